@@ -1,0 +1,8 @@
+// Every op of trifecta's public API, by family. Include this one header to use the framework.
+#pragma once
+
+#include "autograd/grad_mode.h"
+#include "autograd/ops/elementwise.h"
+#include "autograd/ops/factories.h"
+#include "autograd/ops/reduce.h"
+#include "tensor/tensor.h"

@@ -1,0 +1,162 @@
+// Factories and in-place fills, routed to the fill kernels.
+#include "autograd/ops/factories.h"
+
+#include <cmath>
+
+#include "autograd/grad_mode.h"
+#include "autograd/node.h"
+#include "kernels/copy/copy.h"
+#include "kernels/fill/fill.h"
+#include "kernels/registry.h"
+
+namespace trifecta {
+
+void begin_inplace(const Tensor& t, const char* op) {
+  TRIFECTA_CHECK(t.defined(), op, "undefined tensor");
+  TRIFECTA_CHECK(!(grad_enabled() && t.requires_grad()), op, "in-place write to a tensor that requires grad (",
+                 t.str(), ") while grad mode is on; do it inside a NoGradGuard");
+  t.storage()->bump_version();
+}
+
+void fill_(const Tensor& t, double value) {
+  begin_inplace(t, "fill_");
+  kernel_for<FillKernel>(OpId::fill, t.device())(t, value);
+}
+
+void zero_(const Tensor& t) { fill_(t, 0.0); }
+
+void copy_(const Tensor& dst, const Tensor& src) {
+  begin_inplace(dst, "copy_");
+  copy_into(dst, src);
+}
+
+Tensor zeros(const Shape& shape, TensorOptions options) { return full(shape, 0.0, options); }
+Tensor ones(const Shape& shape, TensorOptions options) { return full(shape, 1.0, options); }
+
+Tensor full(const Shape& shape, double value, TensorOptions options) {
+  Tensor t = empty(shape, options);
+  kernel_for<FillKernel>(OpId::fill, t.device())(t, value);
+  return t;
+}
+
+Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.options()); }
+Tensor ones_like(const Tensor& t) { return ones(t.shape(), t.options()); }
+Tensor full_like(const Tensor& t, double value) { return full(t.shape(), value, t.options()); }
+Tensor empty_like(const Tensor& t) { return empty(t.shape(), t.options()); }
+Tensor scalar_tensor(double value, TensorOptions options) { return full(Shape{}, value, options); }
+
+Tensor arange(double start, double end, double step, TensorOptions options) {
+  TRIFECTA_CHECK(step != 0.0, "arange", "step must be nonzero");
+  TRIFECTA_CHECK(std::isfinite(start) && std::isfinite(end) && std::isfinite(step), "arange", "bounds must be finite");
+  const double count = std::ceil((end - start) / step);
+  Tensor t = empty({count > 0 ? static_cast<int64_t>(count) : 0}, options);
+  kernel_for<ArangeKernel>(OpId::arange, t.device())(t, start, step);
+  return t;
+}
+
+Tensor arange(int64_t end, TensorOptions options) { return arange(0.0, static_cast<double>(end), 1.0, options); }
+
+template <class T>
+Tensor from_vector(const std::vector<T>& values, const Shape& shape, TensorOptions options) {
+  TRIFECTA_CHECK(static_cast<int64_t>(values.size()) == shape.numel(), "from_vector", values.size(),
+                 " values do not fill shape ", shape.str());
+  Tensor host = empty(shape, {dtype_of<T>(), kCPU});
+  T* p = host.data<T>();
+  for (size_t i = 0; i < values.size(); ++i) p[i] = values[i];
+  if (options.dtype == host.dtype() && options.device == kCPU) return host;
+  Tensor out = empty(shape, options);
+  copy_into(out, host);
+  return out;
+}
+
+template Tensor from_vector(const std::vector<float>&, const Shape&, TensorOptions);
+template Tensor from_vector(const std::vector<double>&, const Shape&, TensorOptions);
+template Tensor from_vector(const std::vector<int32_t>&, const Shape&, TensorOptions);
+template Tensor from_vector(const std::vector<int64_t>&, const Shape&, TensorOptions);
+template Tensor from_vector(const std::vector<bool>&, const Shape&, TensorOptions);
+template Tensor from_vector(const std::vector<bfloat16>&, const Shape&, TensorOptions);
+template Tensor from_vector(const std::vector<float16>&, const Shape&, TensorOptions);
+
+namespace {
+
+Generator& pick(Generator* generator) { return generator ? *generator : default_generator(); }
+
+// Random kernels write dense tensors; a strided target is filled through a dense temporary so that element
+// i always gets counter offset + i in logical order.
+template <class Fill>
+void fill_dense(const Tensor& t, const Fill& fill) {
+  if (t.is_contiguous()) {
+    fill(t);
+    return;
+  }
+  Tensor dense = empty(t.shape(), t.options());
+  fill(dense);
+  copy_into(t, dense);
+}
+
+void draw_uniform(const Tensor& t, double low, double high, Generator* generator) {
+  TRIFECTA_CHECK(low <= high, "uniform", "low (", low, ") must not exceed high (", high, ")");
+  const GeneratorState s = pick(generator).reserve(static_cast<uint64_t>(t.numel()));
+  fill_dense(t, [&](const Tensor& dense) {
+    kernel_for<UniformKernel>(OpId::uniform, t.device())(dense, s.seed, s.offset, low, high);
+  });
+}
+
+void draw_normal(const Tensor& t, double mean, double std, Generator* generator) {
+  TRIFECTA_CHECK(std >= 0, "normal", "std must be non-negative, got ", std);
+  const GeneratorState s = pick(generator).reserve(static_cast<uint64_t>(t.numel()));
+  fill_dense(t, [&](const Tensor& dense) {
+    kernel_for<NormalKernel>(OpId::normal, t.device())(dense, s.seed, s.offset, mean, std);
+  });
+}
+
+}  // namespace
+
+Tensor rand(const Shape& shape, TensorOptions options, Generator* generator) {
+  return uniform(shape, 0.0, 1.0, options, generator);
+}
+
+Tensor uniform(const Shape& shape, double low, double high, TensorOptions options, Generator* generator) {
+  Tensor t = empty(shape, options);
+  draw_uniform(t, low, high, generator);
+  return t;
+}
+
+Tensor randn(const Shape& shape, TensorOptions options, Generator* generator) {
+  return normal(shape, 0.0, 1.0, options, generator);
+}
+
+Tensor normal(const Shape& shape, double mean, double std, TensorOptions options, Generator* generator) {
+  Tensor t = empty(shape, options);
+  draw_normal(t, mean, std, generator);
+  return t;
+}
+
+Tensor randn_like(const Tensor& t, Generator* generator) { return randn(t.shape(), t.options(), generator); }
+
+Tensor bernoulli(const Shape& shape, double p, TensorOptions options, Generator* generator) {
+  TRIFECTA_CHECK(p >= 0 && p <= 1, "bernoulli", "p must be in [0, 1], got ", p);
+  const DType prob_dtype = is_floating(options.dtype) ? options.dtype : DType::Float32;
+  return bernoulli(full(shape, p, {prob_dtype, options.device}), generator).to(options.dtype);
+}
+
+Tensor bernoulli(const Tensor& probs, Generator* generator) {
+  TRIFECTA_CHECK(is_floating(probs.dtype()), "bernoulli", "probabilities must be floating, got ", dtype_name(probs.dtype()));
+  const Tensor dense_probs = probs.detach().contiguous();
+  Tensor out = empty(probs.shape(), probs.options());
+  const GeneratorState s = pick(generator).reserve(static_cast<uint64_t>(out.numel()));
+  kernel_for<BernoulliKernel>(OpId::bernoulli, out.device())(out, dense_probs, s.seed, s.offset);
+  return out;
+}
+
+void uniform_(const Tensor& t, double low, double high, Generator* generator) {
+  begin_inplace(t, "uniform_");
+  draw_uniform(t, low, high, generator);
+}
+
+void normal_(const Tensor& t, double mean, double std, Generator* generator) {
+  begin_inplace(t, "normal_");
+  draw_normal(t, mean, std, generator);
+}
+
+}  // namespace trifecta

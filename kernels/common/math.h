@@ -1,0 +1,76 @@
+// Scalar math for kernels, callable from host and device with float or double. On the device these map to
+// CUDA's math library (expf, ...); on the host to the C library. The two may differ in the last ulp or two,
+// which the CUDA-vs-CPU tolerances allow for.
+#pragma once
+
+#include <cmath>
+
+#include "tensor/half.h"
+
+namespace trifecta::math {
+
+#define TRIFECTA_MATH_UNARY(name, ffun, dfun)            \
+  TRIFECTA_HD inline float name(float x) { return ::ffun(x); } \
+  TRIFECTA_HD inline double name(double x) { return ::dfun(x); }
+
+TRIFECTA_MATH_UNARY(exp, expf, exp)
+TRIFECTA_MATH_UNARY(expm1, expm1f, expm1)
+TRIFECTA_MATH_UNARY(log, logf, log)
+TRIFECTA_MATH_UNARY(log1p, log1pf, log1p)
+TRIFECTA_MATH_UNARY(sqrt, sqrtf, sqrt)
+TRIFECTA_MATH_UNARY(sin, sinf, sin)
+TRIFECTA_MATH_UNARY(cos, cosf, cos)
+TRIFECTA_MATH_UNARY(tanh, tanhf, tanh)
+TRIFECTA_MATH_UNARY(erf, erff, erf)
+TRIFECTA_MATH_UNARY(fabs, fabsf, fabs)
+TRIFECTA_MATH_UNARY(floor, floorf, floor)
+#undef TRIFECTA_MATH_UNARY
+
+TRIFECTA_HD inline float pow(float x, float y) { return ::powf(x, y); }
+TRIFECTA_HD inline double pow(double x, double y) { return ::pow(x, y); }
+TRIFECTA_HD inline float rsqrt(float x) {
+#if defined(__CUDA_ARCH__)
+  return ::rsqrtf(x);
+#else
+  return 1.0f / ::sqrtf(x);
+#endif
+}
+TRIFECTA_HD inline double rsqrt(double x) {
+#if defined(__CUDA_ARCH__)
+  return ::rsqrt(x);
+#else
+  return 1.0 / ::sqrt(x);
+#endif
+}
+#if defined(__CUDA_ARCH__)
+TRIFECTA_HD inline bool isfinite(float x) { return ::isfinite(x); }
+TRIFECTA_HD inline bool isfinite(double x) { return ::isfinite(x); }
+TRIFECTA_HD inline bool isnan(float x) { return ::isnan(x); }
+TRIFECTA_HD inline bool isnan(double x) { return ::isnan(x); }
+#else
+inline bool isfinite(float x) { return std::isfinite(x); }
+inline bool isfinite(double x) { return std::isfinite(x); }
+inline bool isnan(float x) { return std::isnan(x); }
+inline bool isnan(double x) { return std::isnan(x); }
+#endif
+
+// Generic helpers that also serve integer types.
+template <class T> TRIFECTA_HD inline T max(T a, T b) { return a > b ? a : b; }
+template <class T> TRIFECTA_HD inline T min(T a, T b) { return a < b ? a : b; }
+template <class T> TRIFECTA_HD inline T abs(T x) { return x < T(0) ? -x : x; }
+
+// NaN-propagating max/min for reductions and maximum/minimum (PyTorch semantics: NaN wins).
+template <class T> TRIFECTA_HD inline T nan_max(T a, T b) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (math::isnan(a) || math::isnan(b)) return a + b;
+  }
+  return a > b ? a : b;
+}
+template <class T> TRIFECTA_HD inline T nan_min(T a, T b) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (math::isnan(a) || math::isnan(b)) return a + b;
+  }
+  return a < b ? a : b;
+}
+
+}  // namespace trifecta::math

@@ -1,0 +1,104 @@
+// Tensor metadata, raw views, and host read-back. Autograd-aware methods live in autograd/.
+#include "tensor/tensor.h"
+
+#include <sstream>
+
+#include "kernels/copy/copy.h"
+
+namespace trifecta {
+
+int64_t Tensor::size(int64_t dim) const { return shape()[wrap_dim(dim, ndim(), "Tensor::size")]; }
+int64_t Tensor::stride(int64_t dim) const { return strides()[wrap_dim(dim, ndim(), "Tensor::stride")]; }
+
+bool is_contiguous_layout(const Shape& shape, const Strides& strides) {
+  int64_t expected = 1;
+  for (int d = shape.size() - 1; d >= 0; --d) {
+    if (shape[d] == 1) continue;
+    if (strides[d] != expected) return false;
+    expected *= shape[d];
+  }
+  return true;
+}
+
+bool Tensor::is_contiguous() const { return is_contiguous_layout(shape(), strides()); }
+
+std::string Tensor::str() const {
+  if (!defined()) return "undefined";
+  std::ostringstream out;
+  out << dtype_name(dtype()) << shape().str() << ' ' << device().str();
+  return out.str();
+}
+
+void* Tensor::raw_data() const {
+  return static_cast<char*>(storage()->data()) + offset() * static_cast<int64_t>(itemsize(dtype()));
+}
+
+Tensor empty(const Shape& shape, TensorOptions options) {
+  for (int64_t d : shape) TRIFECTA_CHECK(d >= 0, "empty", "negative dimension in shape ", shape.str());
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = make_storage(static_cast<size_t>(shape.numel()) * itemsize(options.dtype), options.device);
+  impl->shape = shape;
+  impl->strides = contiguous_strides(shape);
+  impl->dtype = options.dtype;
+  return Tensor(std::move(impl));
+}
+
+Tensor as_strided(const Tensor& base, const Shape& shape, const Strides& strides, int64_t offset) {
+  TRIFECTA_CHECK(shape.size() == strides.size(), "as_strided", "shape ", shape.str(), " and strides ",
+                 strides.str(), " differ in rank");
+  // The furthest element the view can reach must lie inside the storage.
+  int64_t lowest = offset, highest = offset;
+  bool empty_view = false;
+  for (int d = 0; d < shape.size(); ++d) {
+    if (shape[d] == 0) empty_view = true;
+    const int64_t reach = (shape[d] - 1) * strides[d];
+    (reach >= 0 ? highest : lowest) += reach;
+  }
+  const int64_t capacity = static_cast<int64_t>(base.storage()->nbytes() / itemsize(base.dtype()));
+  TRIFECTA_CHECK(empty_view || (lowest >= 0 && highest < capacity), "as_strided", "view ", shape.str(),
+                 " with strides ", strides.str(), " at offset ", offset, " reaches outside a storage of ", capacity,
+                 " elements");
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = base.storage();
+  impl->shape = shape;
+  impl->strides = strides;
+  impl->offset = offset;
+  impl->dtype = base.dtype();
+  return Tensor(std::move(impl));
+}
+
+template <class T>
+std::vector<T> Tensor::to_vector() const {
+  Tensor host = empty(shape(), {dtype_of<T>(), kCPU});
+  copy_into(host, *this);
+  const T* p = host.data<T>();
+  return std::vector<T>(p, p + host.numel());
+}
+
+template <>
+std::vector<bool> Tensor::to_vector<bool>() const {
+  Tensor host = empty(shape(), {DType::Bool, kCPU});
+  copy_into(host, *this);
+  const bool* p = host.data<bool>();
+  return std::vector<bool>(p, p + host.numel());
+}
+
+template <class T>
+T Tensor::item() const {
+  TRIFECTA_CHECK(numel() == 1, "item", "needs a one-element tensor, got ", str());
+  return to_vector<T>()[0];
+}
+
+#define TRIFECTA_INSTANTIATE_READBACK(T)         \
+  template std::vector<T> Tensor::to_vector() const; \
+  template T Tensor::item() const;
+TRIFECTA_INSTANTIATE_READBACK(float)
+TRIFECTA_INSTANTIATE_READBACK(double)
+TRIFECTA_INSTANTIATE_READBACK(int32_t)
+TRIFECTA_INSTANTIATE_READBACK(int64_t)
+TRIFECTA_INSTANTIATE_READBACK(bfloat16)
+TRIFECTA_INSTANTIATE_READBACK(float16)
+template bool Tensor::item() const;
+#undef TRIFECTA_INSTANTIATE_READBACK
+
+}  // namespace trifecta

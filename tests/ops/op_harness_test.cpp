@@ -1,0 +1,112 @@
+// The op harness: every registered spec, every case, on every device (see tests/harness/op_spec.h).
+// CUDA tests skip, saying so, only when no CUDA device is present.
+#include <gtest/gtest.h>
+
+#include "tests/harness/gradcheck.h"
+
+namespace trifecta::testing {
+namespace {
+
+struct CaseId {
+  size_t spec;
+  size_t index;
+  const OpSpec& op_spec() const { return op_specs()[spec]; }
+  const OpCase& op_case() const { return op_specs()[spec].cases[index]; }
+};
+
+std::vector<CaseId> cases_where(bool (*keep)(const OpSpec&)) {
+  std::vector<CaseId> ids;
+  for (size_t s = 0; s < op_specs().size(); ++s)
+    if (keep(op_specs()[s]))
+      for (size_t c = 0; c < op_specs()[s].cases.size(); ++c) ids.push_back({s, c});
+  return ids;
+}
+
+bool any_spec(const OpSpec&) { return true; }
+bool differentiable(const OpSpec& s) { return op_kind(s.op) == OpKind::Kernel || op_kind(s.op) == OpKind::Composite; }
+
+std::string case_name(const ::testing::TestParamInfo<CaseId>& info) {
+  std::string name = std::string(op_name(info.param.op_spec().op)) + "_" + info.param.op_case().name;
+  for (char& ch : name)
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  return name;
+}
+
+void expect_outputs_match_reference(const CaseId& id, DType dtype) {
+  const OpSpec& spec = id.op_spec();
+  const CaseInputs in = make_inputs(id.op_case(), dtype, kCPU, case_seed(spec, id.index), false);
+  const TensorList outputs = spec.run(in.views, id.op_case());
+  std::vector<Ref> ref_inputs;
+  for (const Tensor& v : in.views) ref_inputs.push_back(Ref::of(v));
+  const std::vector<Ref> expected = spec.reference(ref_inputs, id.op_case());
+  ASSERT_EQ(outputs.size(), expected.size()) << "the op and its reference return different numbers of outputs";
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    const Tolerance tol = reference_tolerance(outputs[k].dtype()).scaled(spec.tolerance_scale);
+    EXPECT_TRUE(tensor_matches_ref(outputs[k], expected[k], tol,
+                                   std::string("output ") + std::to_string(k) + " in " + dtype_name(dtype)));
+  }
+}
+
+// ---- forward against the float64 reference, in each of the spec's dtypes ----
+class Forward : public ::testing::TestWithParam<CaseId> {};
+TEST_P(Forward, MatchesReference) {
+  if (GetParam().op_spec().needs_cuda && !cuda_available()) GTEST_SKIP() << "this op needs a CUDA device; none is present";
+  for (DType dtype : GetParam().op_spec().dtypes) {
+    SCOPED_TRACE(dtype_name(dtype));
+    expect_outputs_match_reference(GetParam(), dtype);
+  }
+}
+INSTANTIATE_TEST_SUITE_P(Ops, Forward, ::testing::ValuesIn(cases_where(any_spec)), case_name);
+
+// ---- gradients against finite differences, float64 ----
+class Gradcheck : public ::testing::TestWithParam<CaseId> {};
+TEST_P(Gradcheck, Cpu) {
+  if (GetParam().op_spec().needs_cuda && !cuda_available()) GTEST_SKIP() << "this op needs a CUDA device; none is present";
+  EXPECT_TRUE(gradcheck(GetParam().op_spec(), GetParam().op_case(), kCPU, case_seed(GetParam().op_spec(), GetParam().index)));
+}
+TEST_P(Gradcheck, Cuda) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA device present; the CUDA gradcheck runs on a GPU machine";
+  EXPECT_TRUE(gradcheck(GetParam().op_spec(), GetParam().op_case(), kCUDA, case_seed(GetParam().op_spec(), GetParam().index)));
+}
+INSTANTIATE_TEST_SUITE_P(Ops, Gradcheck, ::testing::ValuesIn(cases_where(differentiable)), case_name);
+
+// ---- CUDA against CPU on the same inputs: outputs, and gradients for differentiable ops ----
+class CudaVsCpu : public ::testing::TestWithParam<CaseId> {};
+TEST_P(CudaVsCpu, OutputsAndGradients) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA device present; CUDA-vs-CPU checks run on a GPU machine";
+  const OpSpec& spec = GetParam().op_spec();
+  const OpCase& c = GetParam().op_case();
+  const uint64_t seed = case_seed(spec, GetParam().index);
+  for (DType dtype : spec.dtypes) {
+    SCOPED_TRACE(dtype_name(dtype));
+    const bool grads = differentiable(spec) && dtype != DType::BFloat16 && dtype != DType::Float16;
+    CaseInputs cpu = make_inputs(c, dtype, kCPU, seed, grads);
+    CaseInputs gpu = make_inputs(c, dtype, kCUDA, seed, grads);
+    const TensorList cpu_out = spec.run(cpu.views, c), gpu_out = spec.run(gpu.views, c);
+    ASSERT_EQ(cpu_out.size(), gpu_out.size());
+    Tensor cpu_loss, gpu_loss;
+    Generator weights(seed ^ 0x5A5A5A5Aull);
+    for (size_t k = 0; k < cpu_out.size(); ++k) {
+      EXPECT_TRUE(tensors_close(gpu_out[k].to(kCPU), cpu_out[k], cross_device_tolerance(cpu_out[k].dtype()),
+                                "output " + std::to_string(k)));
+      if (!grads || !is_floating(cpu_out[k].dtype())) continue;
+      const Tensor w = randn(cpu_out[k].shape(), dtype, &weights);
+      const Tensor cpu_term = sum(mul(cpu_out[k], w)), gpu_term = sum(mul(gpu_out[k], w.to(kCUDA)));
+      cpu_loss = cpu_loss.defined() ? add(cpu_loss, cpu_term) : cpu_term;
+      gpu_loss = gpu_loss.defined() ? add(gpu_loss, gpu_term) : gpu_term;
+    }
+    if (!cpu_loss.defined()) continue;
+    cpu_loss.backward();
+    gpu_loss.backward();
+    for (size_t i = 0; i < cpu.bases.size(); ++i) {
+      if (!cpu.bases[i].requires_grad()) continue;
+      ASSERT_TRUE(cpu.bases[i].grad().defined() && gpu.bases[i].grad().defined()) << "input " << i << " got no gradient";
+      EXPECT_TRUE(tensors_close(gpu.bases[i].grad().to(kCPU), cpu.bases[i].grad(),
+                                cross_device_tolerance(dtype).scaled(10.0), "gradient of input " + std::to_string(i)));
+    }
+  }
+}
+INSTANTIATE_TEST_SUITE_P(Ops, CudaVsCpu, ::testing::ValuesIn(cases_where(any_spec)), case_name);
+
+}  // namespace
+}  // namespace trifecta::testing
