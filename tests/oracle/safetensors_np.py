@@ -1,0 +1,34 @@
+"""A minimal safetensors writer for numpy arrays (the format: 8-byte little-endian header length, JSON
+header, raw little-endian data), so the oracle scripts need nothing beyond Debian's python3-torch/numpy."""
+import json
+import struct
+
+import numpy as np
+
+_DTYPES = {
+    np.dtype("float32"): "F32",
+    np.dtype("float64"): "F64",
+    np.dtype("int64"): "I64",
+    np.dtype("int32"): "I32",
+    np.dtype("bool"): "BOOL",
+}
+
+
+def save(path, tensors, metadata=None):
+    header, blobs, offset = {}, [], 0
+    for name in sorted(tensors):
+        array = np.asarray(tensors[name], order="C")  # ascontiguousarray would turn 0-d into 1-d
+        data = array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
+        header[name] = {"dtype": _DTYPES[array.dtype], "shape": list(array.shape),
+                        "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    if metadata:
+        header["__metadata__"] = {key: str(value) for key, value in metadata.items()}
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * ((8 - len(text) % 8) % 8)
+    with open(path, "wb") as out:
+        out.write(struct.pack("<Q", len(text)))
+        out.write(text)
+        for blob in blobs:
+            out.write(blob)
