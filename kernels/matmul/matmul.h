@@ -28,8 +28,9 @@ struct BlasMatrix {
   int64_t batch_stride;
 };
 
-// The BLAS view of a [batch, rows, cols] tensor (or of a [rows, cols] one, batch_stride 0), or nothing when
-// neither row- nor column-major fits (a strided slice, an expanded row). Size-1 dims may have any stride.
+// The BLAS view of the matrices in m's last two dims, or nothing when neither row- nor column-major fits (a
+// strided slice, an expanded row). Size-1 dims may have any stride. batch_stride is dim 0's stride for a
+// [batch, rows, cols] kernel operand, and 0 for anything else.
 inline std::optional<BlasMatrix> blas_matrix(const Tensor& m) {
   const int r = m.ndim() - 2, c = m.ndim() - 1;
   const int64_t rows = m.size(r), cols = m.size(c);

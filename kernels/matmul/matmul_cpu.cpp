@@ -11,8 +11,8 @@
 namespace trifecta {
 namespace {
 
-// Below this many multiply-adds per matrix, one BLAS call is too small to be worth OpenBLAS's threads, so
-// the batch is split across threads instead (OpenBLAS runs single-threaded inside a parallel region).
+// Below this many multiply-adds OpenBLAS runs a GEMM on the calling thread alone (its threshold is
+// 65536 * GEMM_MULTITHREAD_THRESHOLD, by default 4), so a batch of such products is split across threads.
 constexpr int64_t kSmallGemm = 64 * 64 * 64;
 
 template <class T>
