@@ -4,5 +4,6 @@
 #include "autograd/grad_mode.h"
 #include "autograd/ops/elementwise.h"
 #include "autograd/ops/factories.h"
+#include "autograd/ops/matmul.h"
 #include "autograd/ops/reduce.h"
 #include "tensor/tensor.h"

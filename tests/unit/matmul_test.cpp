@@ -1,0 +1,86 @@
+// matmul beyond the op spec: the errors it raises, empty products, and sizes large enough to take BLAS's
+// threaded paths (the spec keeps to gradcheck-sized operands).
+#include <gtest/gtest.h>
+
+#include "kernels/matmul/matmul.h"
+#include "tests/harness/gradcheck.h"
+
+namespace trifecta::testing {
+namespace {
+
+void expect_error(const std::function<void()>& f, const std::string& fragment) {
+  try {
+    f();
+    ADD_FAILURE() << "expected an error containing \"" << fragment << "\"";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).rfind("matmul", 0), 0u) << "the error should name the op: " << e.what();
+  }
+}
+
+TEST(Matmul, RejectsMismatchedInnerDimensions) {
+  expect_error([] { matmul(randn({2, 3}), randn({4, 5})); }, "inner dimensions disagree");
+  expect_error([] { matmul(randn({3}), randn({4})); }, "inner dimensions disagree");
+}
+
+TEST(Matmul, RejectsMismatchedDtypesDevicesAndRanks) {
+  expect_error([] { matmul(randn({2, 3}), randn({3, 2}, DType::Float64)); }, "different dtypes");
+  expect_error([] { matmul(ones({2, 3}, DType::Int64), ones({3, 2}, DType::Int64)); }, "floating");
+  expect_error([] { matmul(scalar_tensor(2.0), randn({3})); }, "at least 1 dimension");
+  expect_error([] { matmul(randn({2, 3, 4}), randn({3, 4, 5})); }, "do not broadcast");
+  if (cuda_available()) expect_error([] { matmul(randn({2, 3}), randn({3, 2}, kCUDA)); }, "different devices");
+}
+
+TEST(Matmul, KernelRejectsIntegerDtypes) {
+  const Tensor a = ones({1, 2, 3}, DType::Int32), b = ones({1, 3, 2}, DType::Int32), out = empty({1, 2, 2}, DType::Int32);
+  expect_error([&] { kernel_for<MatmulKernel>(OpId::matmul, kCPU)(a, b, out); }, "int32");
+}
+
+TEST(Matmul, EmptyInnerDimensionGivesZeros) {
+  const Tensor a = randn({3, 0}).requires_grad_(), b = randn({0, 2}).requires_grad_();
+  const Tensor c = matmul(a, b);
+  EXPECT_EQ(c.shape(), (Shape{3, 2}));
+  EXPECT_TRUE(tensors_close(c, zeros({3, 2}), {0.0, 0.0}, "empty inner product"));
+  sum(c).backward();
+  EXPECT_EQ(a.grad().shape(), a.shape());
+  EXPECT_EQ(b.grad().shape(), b.shape());
+}
+
+TEST(Matmul, EmptyBatchAndEmptyRows) {
+  EXPECT_EQ(matmul(randn({0, 3, 4}), randn({4, 2})).shape(), (Shape{0, 3, 2}));
+  EXPECT_EQ(matmul(randn({2, 0, 4}), randn({2, 4, 5})).shape(), (Shape{2, 0, 5}));
+  EXPECT_EQ(matmul(randn({4}), randn({4, 0})).shape(), (Shape{0}));
+}
+
+// Float32 on BLAS against the float64 product: sizes past OpenBLAS's threading threshold, a batch of small
+// matrices (split across threads), transposed operands, and a broadcast that needs the outer batch loop.
+TEST(Matmul, LargeFloat32MatchesFloat64) {
+  struct Case {
+    Tensor a, b;
+  };
+  const Tensor big = randn({130, 90}, DType::Float64);
+  const std::vector<Case> cases = {
+      {big, randn({90, 70}, DType::Float64)},
+      {big.t(), randn({70, 130}, DType::Float64).t()},
+      {randn({16, 9, 5}, DType::Float64), randn({16, 5, 7}, DType::Float64)},
+      {randn({3, 1, 33, 20}, DType::Float64), randn({4, 20, 17}, DType::Float64).transpose(-1, -2).contiguous().transpose(-1, -2)},
+      {randn({6, 40, 30}, DType::Float64), randn({30, 20}, DType::Float64)},
+  };
+  for (const Case& c : cases) {
+    const Tensor expected = matmul(c.a, c.b);
+    const Tensor actual = matmul(c.a.to(DType::Float32), c.b.to(DType::Float32));
+    EXPECT_TRUE(tensors_close(actual, expected.to(DType::Float32), {1e-4, 1e-4}, c.a.shape().str() + " · " + c.b.shape().str()));
+  }
+}
+
+TEST(Matmul, LargeProductOnCudaMatchesCpu) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
+  for (DType dtype : {DType::Float32, DType::Float64, DType::BFloat16, DType::Float16}) {
+    const Tensor a = randn({3, 1, 65, 130}, dtype), b = randn({4, 130, 33}, dtype).transpose(-1, -2).contiguous().transpose(-1, -2);
+    const Tensor cpu = matmul(a, b), gpu = matmul(a.to(kCUDA), b.to(kCUDA)).to(kCPU);
+    EXPECT_TRUE(tensors_close(gpu, cpu, cross_device_tolerance(dtype).scaled(5.0), dtype_name(dtype)));
+  }
+}
+
+}  // namespace
+}  // namespace trifecta::testing
