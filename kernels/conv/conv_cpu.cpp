@@ -8,7 +8,6 @@
 // row p each output row i reads one input row, so both loops stream through memory and the inner loop is a
 // contiguous copy when the stride is 1.
 #include <algorithm>
-#include <vector>
 
 #include <cblas.h>
 
@@ -124,11 +123,10 @@ int64_t batch_slices(const ConvGeometry& g) {
   return std::clamp<int64_t>(macs / kMacsPerSlice, 1, most);
 }
 
-// Calls body(begin, end, scratch, slice) for each of `slices` contiguous slices of the batch, in parallel,
-// each slice with scratch_size elements of scratch of its own.
+// Calls body(begin, end, scratch, slice) for each of `slices` contiguous slices of the batch, in parallel;
+// slice s gets the s-th slice_size elements of scratch.
 template <class T, class F>
-void for_each_batch_slice(int64_t batch, int64_t slices, int64_t scratch_size, const F& body) {
-  const Tensor scratch = empty({slices * scratch_size}, dtype_of<T>());
+void for_each_batch_slice(int64_t batch, int64_t slices, const Tensor& scratch, int64_t slice_size, const F& body) {
   T* base = static_cast<T*>(scratch.raw_data());
   if (slices == 1) {
     body(int64_t{0}, batch, base, int64_t{0});
@@ -136,7 +134,7 @@ void for_each_batch_slice(int64_t batch, int64_t slices, int64_t scratch_size, c
   }
   const SerialBlasScope serial_blas;
   parallel_for(0, slices, 1, [&](int64_t first, int64_t last) {
-    for (int64_t s = first; s < last; ++s) body(s * batch / slices, (s + 1) * batch / slices, base + s * scratch_size, s);
+    for (int64_t s = first; s < last; ++s) body(s * batch / slices, (s + 1) * batch / slices, base + s * slice_size, s);
   });
 }
 
@@ -144,7 +142,9 @@ template <class T>
 void conv2d_typed(const ConvGeometry& g, const T* x, const T* w, const T* bias, T* y) {
   const int64_t K = g.patch_size(), P = g.out_pixels(), O = g.out_channels, image = g.in_channels * g.in_pixels();
   const bool direct = g.col_is_input();
-  for_each_batch_slice<T>(g.batch, batch_slices(g), direct ? 0 : K * P, [&](int64_t begin, int64_t end, T* col, int64_t) {
+  const int64_t slices = batch_slices(g), col_size = direct ? 0 : K * P;
+  const Tensor scratch = empty({slices * col_size}, dtype_of<T>());
+  for_each_batch_slice<T>(g.batch, slices, scratch, col_size, [&](int64_t begin, int64_t end, T* col, int64_t) {
     for (int64_t n = begin; n < end; ++n) {
       const T* xn = x + n * image;
       T* yn = y + n * O * P;
@@ -161,7 +161,9 @@ template <class T>
 void conv2d_backward_input_typed(const ConvGeometry& g, const T* grad_y, const T* w, T* grad_x) {
   const int64_t K = g.patch_size(), P = g.out_pixels(), O = g.out_channels, image = g.in_channels * g.in_pixels();
   const bool direct = g.col_is_input();
-  for_each_batch_slice<T>(g.batch, batch_slices(g), direct ? 0 : K * P, [&](int64_t begin, int64_t end, T* col, int64_t) {
+  const int64_t slices = batch_slices(g), col_size = direct ? 0 : K * P;
+  const Tensor scratch = empty({slices * col_size}, dtype_of<T>());
+  for_each_batch_slice<T>(g.batch, slices, scratch, col_size, [&](int64_t begin, int64_t end, T* col, int64_t) {
     for (int64_t n = begin; n < end; ++n) {
       const T* gyn = grad_y + n * O * P;
       T* gxn = grad_x + n * image;
@@ -181,12 +183,11 @@ void conv2d_backward_weight_typed(const ConvGeometry& g, const T* x, const T* gr
   const bool direct = g.col_is_input();
   const int64_t col_size = direct ? 0 : K * P;
   // Scratch per slice: a col buffer, then the slice's partial grad W (slice 0 writes grad_w directly).
-  const int64_t slices = batch_slices(g);
-  std::vector<T*> partial(static_cast<size_t>(slices), nullptr);
-  for_each_batch_slice<T>(g.batch, slices, col_size + O * K, [&](int64_t begin, int64_t end, T* scratch, int64_t slice) {
-    T* col = scratch;
-    T* acc = slice == 0 ? grad_w : scratch + col_size;
-    partial[static_cast<size_t>(slice)] = acc;
+  const int64_t slices = batch_slices(g), slice_size = col_size + O * K;
+  const Tensor scratch = empty({slices * slice_size}, dtype_of<T>());
+  for_each_batch_slice<T>(g.batch, slices, scratch, slice_size, [&](int64_t begin, int64_t end, T* own, int64_t slice) {
+    T* col = own;
+    T* acc = slice == 0 ? grad_w : own + col_size;
     for (int64_t n = begin; n < end; ++n) {
       const T* xn = x + n * image;
       if (!direct) im2col(g, xn, col);
@@ -194,8 +195,8 @@ void conv2d_backward_weight_typed(const ConvGeometry& g, const T* x, const T* gr
     }
   });
   const int64_t total = O * K;
-  for (size_t s = 1; s < partial.size(); ++s) {
-    const T* part = partial[s];
+  for (int64_t s = 1; s < slices; ++s) {
+    const T* part = static_cast<const T*>(scratch.raw_data()) + s * slice_size + col_size;
     parallel_for(0, total, kElementwiseGrain, [&](int64_t first, int64_t last) {
       for (int64_t i = first; i < last; ++i) grad_w[i] += part[i];
     });
