@@ -27,9 +27,9 @@ void check_attributes(const char* op, Size2d stride, Size2d padding, Size2d dila
                  dilation.w, ")");
 }
 
-// x [N, C, H, W] and weight 4-D with weight.size(weight_channel_dim) == C; bias 1-D of bias_size.
-void check_operands(const char* op, const Tensor& x, const Tensor& weight, const Tensor& bias, int weight_channel_dim,
-                    int64_t bias_size) {
+// x [N, C, H, W] and weight 4-D with weight.size(channel_dim) == C; bias 1-D of weight.size(bias_dim).
+void check_operands(const char* op, const Tensor& x, const Tensor& weight, const Tensor& bias, int channel_dim,
+                    int bias_dim) {
   TRIFECTA_CHECK(x.defined() && weight.defined(), op, "undefined input or weight");
   TRIFECTA_CHECK(x.ndim() == 4, op, "input must be 4-D [N, C, H, W], got ", x.shape().str());
   TRIFECTA_CHECK(weight.ndim() == 4, op, "weight must be 4-D, got ", weight.shape().str());
@@ -40,9 +40,10 @@ void check_operands(const char* op, const Tensor& x, const Tensor& weight, const
     TRIFECTA_CHECK(x.size(d) > 0, op, "input ", x.shape().str(), " has an empty channel or spatial dim");
   for (int d = 0; d < 4; ++d)
     TRIFECTA_CHECK(weight.size(d) > 0, op, "weight ", weight.shape().str(), " has an empty dim");
-  TRIFECTA_CHECK(weight.size(weight_channel_dim) == x.size(1), op, "input has ", x.size(1), " channels but weight ",
-                 weight.shape().str(), " expects ", weight.size(weight_channel_dim));
+  TRIFECTA_CHECK(weight.size(channel_dim) == x.size(1), op, "input has ", x.size(1), " channels but weight ",
+                 weight.shape().str(), " expects ", weight.size(channel_dim));
   if (bias.defined()) {
+    const int64_t bias_size = weight.size(bias_dim);
     TRIFECTA_CHECK(bias.dtype() == x.dtype() && bias.device() == x.device(), op, "bias ", bias.str(),
                    " differs from the input ", x.str(), " in dtype or device");
     TRIFECTA_CHECK(bias.ndim() == 1 && bias.size(0) == bias_size, op, "bias must have shape [", bias_size, "], got ",
@@ -81,7 +82,7 @@ Tensor bias_grad(const Tensor& grad_y) { return sum(grad_y, {0, 2, 3}); }
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2d stride, Size2d padding, Size2d dilation) {
   constexpr const char* op = "conv2d";
-  check_operands(op, x, weight, bias, 1, weight.defined() ? weight.size(0) : 0);
+  check_operands(op, x, weight, bias, 1, 0);
   check_attributes(op, stride, padding, dilation);
   if (is_16bit(x.dtype())) {
     const Tensor bias32 = bias.defined() ? bias.to(DType::Float32) : Tensor();
@@ -141,7 +142,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2d 
 Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2d stride, Size2d padding,
                         Size2d output_padding, Size2d dilation) {
   constexpr const char* op = "conv_transpose2d";
-  check_operands(op, x, weight, bias, 0, weight.defined() ? weight.size(1) : 0);
+  check_operands(op, x, weight, bias, 0, 1);
   check_attributes(op, stride, padding, dilation);
   TRIFECTA_CHECK(output_padding.h >= 0 && output_padding.w >= 0 &&
                      (output_padding.h < stride.h || output_padding.h < dilation.h) &&

@@ -29,6 +29,7 @@ TEST(Conv2dErrors, NameTheProblem) {
   const Tensor x = zeros({2, 3, 8, 8}), w = zeros({4, 3, 3, 3});
   expect_error([&] { conv2d(zeros({3, 8, 8}), w); }, {"conv2d", "4-D"});
   expect_error([&] { conv2d(x, zeros({4, 3, 3})); }, {"conv2d", "weight must be 4-D"});
+  expect_error([&] { conv2d(x, zeros({})); }, {"conv2d", "weight must be 4-D"});
   expect_error([&] { conv2d(x, zeros({4, 2, 3, 3})); }, {"conv2d", "3 channels"});
   expect_error([&] { conv2d(x, w, zeros({5})); }, {"conv2d", "bias must have shape [4]"});
   expect_error([&] { conv2d(x, w, Tensor(), 0); }, {"conv2d", "stride must be positive"});
