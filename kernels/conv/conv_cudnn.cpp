@@ -33,7 +33,9 @@ constexpr size_t kMaxWorkspaceBytes = size_t{1} << 30;
 cudnnHandle_t handle(const char* op) {
   static const cudnnHandle_t h = [op] {
     cudnnHandle_t created = nullptr;
-    TRIFECTA_CUDNN_CHECK(cudnnCreate(&created), op);
+    const cudnnStatus_t status = cudnnCreate(&created);
+    TRIFECTA_CHECK(status == CUDNN_STATUS_SUCCESS, op, "cannot start cuDNN (", cudnnGetErrorString(status),
+                   "); set TRIFECTA_CUDNN=0 to use trifecta's own convolution kernels");
     return created;
   }();
   TRIFECTA_CUDNN_CHECK(cudnnSetStream(h, gpu::stream()), op);
