@@ -1,8 +1,8 @@
 // CPU convolution: im2col + OpenBLAS GEMM per image (see conv.h for the matrices), the batch split into one
 // slice per thread. Each slice owns a col buffer and calls single-threaded GEMMs, so the threads never
 // synchronize until the weight gradient's per-slice partial sums are added, in slice order (the result
-// depends on the thread count, never on timing). A batch of one image instead lets OpenBLAS spread that
-// image's GEMM over its own threads.
+// depends on the thread count, never on timing). A batch too small to split (one image, or too little work
+// to pay for waking threads) runs as one slice, and OpenBLAS may spread its GEMMs over its own threads.
 //
 // im2col and col2im walk col row by row: one row is one (channel, kernel tap) pair, and for a fixed kernel
 // row p each output row i reads one input row, so both loops stream through memory and the inner loop is a
