@@ -2,8 +2,10 @@
 #pragma once
 
 #include "autograd/grad_mode.h"
+#include "autograd/ops/conv.h"
 #include "autograd/ops/elementwise.h"
 #include "autograd/ops/factories.h"
 #include "autograd/ops/matmul.h"
+#include "autograd/ops/pool.h"
 #include "autograd/ops/reduce.h"
 #include "tensor/tensor.h"
