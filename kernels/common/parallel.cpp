@@ -1,4 +1,5 @@
-// Thread count for CPU kernels and OpenBLAS (which shares the OpenMP runtime with them).
+// Thread count for CPU kernels and OpenBLAS (its OpenMP build, linked by CMakeLists.txt, shares the OpenMP
+// runtime with them, so one setting governs both).
 #include "kernels/common/parallel.h"
 
 #include <cblas.h>

@@ -29,20 +29,6 @@ void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t 
               a, static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
 }
 
-// Debian's default libopenblas is built on pthreads, and such a build does not notice that it is called
-// from inside an OpenMP team: each call would wake its own workers and concurrent calls would queue on its
-// lock. While the batch is split across threads, each GEMM runs on its calling thread alone.
-class SerialBlasScope {
- public:
-  SerialBlasScope() : saved_(openblas_get_num_threads()) { openblas_set_num_threads(1); }
-  ~SerialBlasScope() { openblas_set_num_threads(saved_); }
-  SerialBlasScope(const SerialBlasScope&) = delete;
-  SerialBlasScope& operator=(const SerialBlasScope&) = delete;
-
- private:
-  int saved_;
-};
-
 // Output columns j whose input column j*stride + offset lies in [0, width): the range [lo, hi).
 struct ValidRange {
   int64_t lo, hi;
@@ -132,7 +118,6 @@ void for_each_batch_slice(int64_t batch, int64_t slices, const Tensor& scratch, 
     body(int64_t{0}, batch, base, int64_t{0});
     return;
   }
-  const SerialBlasScope serial_blas;
   parallel_for(0, slices, 1, [&](int64_t first, int64_t last) {
     for (int64_t s = first; s < last; ++s) body(s * batch / slices, (s + 1) * batch / slices, base + s * slice_size, s);
   });
