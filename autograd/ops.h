@@ -2,7 +2,10 @@
 #pragma once
 
 #include "autograd/grad_mode.h"
+#include "autograd/ops/dropout.h"
 #include "autograd/ops/elementwise.h"
 #include "autograd/ops/factories.h"
+#include "autograd/ops/index.h"
 #include "autograd/ops/reduce.h"
+#include "autograd/ops/topk.h"
 #include "tensor/tensor.h"
