@@ -10,7 +10,7 @@
 
 namespace trifecta {
 
-TopkResult topk(const Tensor& x, int64_t k, int64_t dim, bool largest, bool /*sorted: always honoured*/) {
+TopkResult topk(const Tensor& x, int64_t k, int64_t dim, bool largest, bool /*sorted: results always come sorted*/) {
   TRIFECTA_CHECK(x.defined(), "topk", "undefined input");
   TRIFECTA_CHECK(x.ndim() >= 1, "topk", "needs an input of at least one dimension, got ", x.str());
   TRIFECTA_CHECK(x.dtype() != DType::Bool, "topk", "cannot rank a bool tensor");

@@ -17,6 +17,7 @@ namespace {
 // index_select's expanded index) repeat stored values, so each stored value is visited once. The error
 // reports the first bad value in row-major order, whatever the thread count.
 void check_index_values(const char* op, const Tensor& index, int dim, int64_t bound) {
+  if (index.numel() == 0) return;
   int ndim = 0;
   int64_t sizes[kMaxDims], strides[kMaxDims];
   for (int d = 0; d < index.ndim(); ++d) {
@@ -27,7 +28,6 @@ void check_index_values(const char* op, const Tensor& index, int dim, int64_t bo
   }
   int64_t count = 1;
   for (int d = 0; d < ndim; ++d) count *= sizes[d];
-  if (index.numel() == 0) return;
   const int64_t* base = static_cast<const int64_t*>(index.raw_data());
   const auto offset_of = [&](int64_t e) {
     int64_t offset = 0;

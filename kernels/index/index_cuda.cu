@@ -2,7 +2,10 @@
 //
 //   gather, index_select   a thread per output element
 //   scatter_add            a thread per line along dim, adding the line's elements in order: no atomics, so
-//                          the sums are deterministic and equal to the CPU's (lines write disjoint outputs)
+//                          the sums are deterministic and equal to the CPU's (lines write disjoint outputs).
+//                          The parallelism is the number of lines, which suits its uses as the backward of
+//                          gather and topk (many rows, short index lines); one very long line would run
+//                          on a single thread.
 //   index_add              deterministic segmented sum: CUB's radix sort (stable) orders the (index,
 //                          position) pairs, a binary search finds each destination row's segment, and a
 //                          thread per output element adds its segment's source elements in ascending
