@@ -66,7 +66,7 @@ Edge gradient_edge(const Tensor& t) {
   return {accumulator, 0};
 }
 
-bool any_requires_grad(std::initializer_list<Tensor> inputs) {
+bool any_requires_grad(const std::vector<Tensor>& inputs) {
   for (const Tensor& t : inputs)
     if (t.defined() && t.requires_grad()) return true;
   return false;

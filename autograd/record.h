@@ -17,18 +17,24 @@
 
 namespace trifecta {
 
-bool any_requires_grad(std::initializer_list<Tensor> inputs);
+bool any_requires_grad(const std::vector<Tensor>& inputs);
 // Throws naming op and the inputs' shapes when an output holds NaN or Inf (call only in anomaly mode).
 void check_outputs_finite(const std::string& op, const std::vector<Tensor>& inputs, const std::vector<Tensor>& outputs);
 void connect_node(const std::shared_ptr<Node>& node, const std::vector<Tensor>& inputs,
                   const std::vector<Tensor>& outputs);
 
+// Inputs and outputs as lists, for ops with a variable number of them (concat).
 template <class Backward>
-void record(OpId op, std::initializer_list<Tensor> inputs, std::initializer_list<Tensor> outputs, Backward&& backward) {
+void record(OpId op, const std::vector<Tensor>& inputs, const std::vector<Tensor>& outputs, Backward&& backward) {
   if (anomaly_enabled()) check_outputs_finite(op_name(op), inputs, outputs);
   if (!grad_enabled() || !any_requires_grad(inputs)) return;
   connect_node(std::make_shared<FunctionNode>(op, FunctionNode::Backward(std::forward<Backward>(backward))), inputs,
                outputs);
+}
+
+template <class Backward>
+void record(OpId op, std::initializer_list<Tensor> inputs, std::initializer_list<Tensor> outputs, Backward&& backward) {
+  record(op, std::vector<Tensor>(inputs), std::vector<Tensor>(outputs), std::forward<Backward>(backward));
 }
 
 }  // namespace trifecta
