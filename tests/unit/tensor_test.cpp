@@ -287,6 +287,33 @@ TEST(TensorMetadata, SizesStridesAndNames) {
   EXPECT_ERROR_CONTAINS(Shape({1, 1, 1, 1, 1, 1, 1, 1, 1}), "shape", "more than 8 dimensions");
 }
 
+TEST(InPlace, CopyFromAnOverlappingSourceReadsItFirst) {
+  const Tensor x = iota({3, 3});
+  copy_(x, x.t());
+  EXPECT_EQ(values(x), (std::vector<float>{0, 3, 6, 1, 4, 7, 2, 5, 8}));
+  const Tensor y = iota({10});
+  copy_(y.slice(0, 2, 10, 2), y.slice(0, 0, 8, 2));  // y[2::2] = old y[0:8:2]
+  EXPECT_EQ(values(y), (std::vector<float>{0, 1, 0, 3, 2, 5, 4, 7, 6, 9}));
+  const Tensor z = iota({6});
+  copy_(z.slice(0, 1, 6), z.slice(0, 0, 5));
+  EXPECT_EQ(values(z), (std::vector<float>{0, 0, 1, 2, 3, 4}));
+  const Tensor w = iota({4});
+  copy_(w, w);
+  EXPECT_EQ(values(w), (std::vector<float>{0, 1, 2, 3}));
+}
+
+TEST(InPlace, BinaryUpdateWithAnOverlappingOperandReadsItFirst) {
+  const Tensor x = iota({6});
+  add_(x.slice(0, 1, 6), x.slice(0, 0, 5));
+  EXPECT_EQ(values(x), (std::vector<float>{0, 1, 3, 5, 7, 9}));
+  const Tensor m = iota({3, 2});
+  sub_(m, m.select(0, 1));  // every row minus the old row 1, which the update itself overwrites
+  EXPECT_EQ(values(m), (std::vector<float>{-2, -2, 0, 0, 2, 2}));
+  const Tensor s = iota({4});
+  mul_(s, s);  // the operand is the destination itself: each element reads itself before writing
+  EXPECT_EQ(values(s), (std::vector<float>{0, 1, 4, 9}));
+}
+
 TEST(AsStrided, StaysInsideTheStorage) {
   const Tensor base = iota({6});
   const Tensor ok = as_strided(base, {2, 2}, {1, 2}, 1);
