@@ -58,16 +58,21 @@ Ref reduce_ref(const Ref& x, const ReduceArgs& a, const std::function<double(con
   return result;
 }
 
+// NaN propagates through every reduction (PyTorch's semantics); +-inf follow IEEE arithmetic.
+bool has_nan(const std::vector<double>& v) {
+  return std::any_of(v.begin(), v.end(), [](double x) { return std::isnan(x); });
+}
 double sum_of(const std::vector<double>& v) {
   double s = 0;
   for (double x : v) s += x;
   return s;
 }
 double mean_of(const std::vector<double>& v) { return sum_of(v) / static_cast<double>(v.size()); }
-double max_of(const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); }
-double min_of(const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); }
+double max_of(const std::vector<double>& v) { return has_nan(v) ? NAN : *std::max_element(v.begin(), v.end()); }
+double min_of(const std::vector<double>& v) { return has_nan(v) ? NAN : *std::min_element(v.begin(), v.end()); }
 double logsumexp_of(const std::vector<double>& v) {
   const double m = max_of(v);
+  if (!std::isfinite(m)) return m;  // NaN, +inf (dominates), or -inf (every term is exp(-inf) = 0)
   double s = 0;
   for (double x : v) s += std::exp(x - m);
   return m + std::log(s);
@@ -79,8 +84,10 @@ double var_of(const std::vector<double>& v, double correction) {
   for (double x : v) s += (x - m) * (x - m);
   return s / (static_cast<double>(v.size()) - correction);
 }
-// First position of the best element (ties go to the smaller index).
+// First position of the best element: NaN beats everything (for argmin too), ties go to the smaller index.
 double arg_of(const std::vector<double>& v, bool largest) {
+  for (size_t i = 0; i < v.size(); ++i)
+    if (std::isnan(v[i])) return static_cast<double>(i);
   size_t best = 0;
   for (size_t i = 1; i < v.size(); ++i)
     if (largest ? v[i] > v[best] : v[i] < v[best]) best = i;
@@ -102,6 +109,10 @@ std::vector<OpCase> value_cases(double correction) {
       {"long_row", {{{3, 5000}, p}}, {0, correction, 1}},
       {"column", {{{300, 7}, p}}, {0, correction, 0}},
       {"long_all", {{{3, 5000}, p}}, {0, correction}},
+      // NaN, +inf and -inf in different rows (see Domain::Nonfinite); the gradchecks of these cases are
+      // vacuous (NaN meets NaN), the forward and CUDA-vs-CPU checks are not.
+      {"nonfinite_rows", {{{4, 5}, Domain::Nonfinite}}, {0, correction, 1}},
+      {"nonfinite_column", {{{300, 7}, Domain::Nonfinite}}, {0, correction, 0}},
   };
 }
 
@@ -154,7 +165,10 @@ OpSpec arg_reduction(OpId op, bool largest) {
                     {"ties_all", {{{6, 5}, s}}, {0, 0}},
                     {"ties_column", {{{40, 3}, s}}, {0, 0, 0}},
                     {"ties_long_row", {{{2, 3000}, s}}, {0, 0, 1}},
-                    {"ties_long_all", {{{2, 3000}, s}}, {0, 0}}},
+                    {"ties_long_all", {{{2, 3000}, s}}, {0, 0}},
+                    {"nonfinite_rows", {{{4, 5}, Domain::Nonfinite}}, {0, 0, 1}},
+                    {"nonfinite_column", {{{300, 7}, Domain::Nonfinite}}, {0, 0, 0}},
+                    {"nonfinite_long_row", {{{3, 5000}, Domain::Nonfinite}}, {0, 0, 1}}},
           .run = [op](const TensorList& in, const OpCase& c) {
             const ReduceArgs a = args_of(c);
             const bool is_max = op == OpId::argmax;
