@@ -267,7 +267,7 @@ TEST(Autograd, UnusedOutputOfAMultiOutputNodeGetsZeros) {
   EXPECT_EQ(grad_of(x), (std::vector<double>{3, 3, 3}));
 }
 
-TEST(Autograd, ABackwardRuleReturningAWrongShapeIsNamed) {
+TEST(Autograd, ABackwardRuleReturningAWrongShapeOrDtypeIsNamed) {
   const Tensor x = leaf({1, 2}, {2});
   Tensor y;
   {
@@ -276,6 +276,15 @@ TEST(Autograd, ABackwardRuleReturningAWrongShapeIsNamed) {
   }
   record(OpId::copy, {x}, {y}, [](const Grads&) { return Grads{zeros({3}, DType::Float64)}; });
   EXPECT_ERROR_CONTAINS(sum(y).backward(), "copy_backward", "gradient of shape [3] for input 0 of shape [2]");
+  // A gradient in another dtype would otherwise become a float64 leaf's float32 .grad.
+  Tensor z;
+  {
+    NoGradGuard no_grad;
+    z = x.clone();
+  }
+  record(OpId::copy, {x}, {z}, [](const Grads& g) { return Grads{g[0].to(DType::Float32)}; });
+  EXPECT_ERROR_CONTAINS(sum(z).backward(), "copy_backward", "gradient of dtype float32 for input 0 of dtype float64");
+  EXPECT_FALSE(x.grad().defined());
 }
 
 TEST(Autograd, SetGradChecksTheShape) {
