@@ -8,6 +8,8 @@
 // to 1e-6, which a single running float32 total (about 2e-5 on the million values around 3) would fail. The
 // column loop keeps one accumulator per column, so its error grows with the whole column (about 3e-6 for
 // 10^4 rows): held to 1e-5.
+// NaN and infinities are planted in rows read through each layout (and on CUDA when a GPU is present), to
+// check that every loop propagates them the same way.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -153,6 +155,97 @@ TEST_F(ReducePaths, ColumnArgmaxAndMeanOfATallMatrix) {
     EXPECT_EQ(got[c], best) << "column " << c;
     EXPECT_NEAR(means[c], s / rows, kColumnTolerance * abs_sum(d.values, c, rows * cols, cols) / rows) << "column " << c;
   }
+}
+
+// Rows of n float32 values with special values planted: row 0 holds a NaN, row 1 a +inf, row 2 a -inf,
+// row 3 both infinities (and row 4 nothing special). NaN wins every reduction, argmin included; +inf and
+// -inf follow IEEE arithmetic (inf - inf is NaN, so var of any non-finite row is NaN).
+struct Planted {
+  Tensor rows;  // [5, n]
+  std::vector<double> values;
+  int64_t n;
+  int64_t nan_at = 0, pos_inf_at = 0, neg_inf_at = 0;
+};
+
+Planted planted(int64_t n, uint64_t seed) {
+  Planted p;
+  p.n = n;
+  Generator g(seed);
+  p.values = randn({5, n}, DType::Float32, &g).to_vector<double>();
+  p.nan_at = n * 2 / 3, p.pos_inf_at = n / 2 + 1, p.neg_inf_at = n / 3;
+  p.values[p.nan_at] = std::numeric_limits<double>::quiet_NaN();
+  p.values[n + p.pos_inf_at] = std::numeric_limits<double>::infinity();
+  p.values[2 * n + p.neg_inf_at] = -std::numeric_limits<double>::infinity();
+  p.values[3 * n + p.pos_inf_at] = std::numeric_limits<double>::infinity();
+  p.values[3 * n + p.neg_inf_at] = -std::numeric_limits<double>::infinity();
+  p.rows = from_vector(p.values, {5, n}, {DType::Float32});
+  return p;
+}
+
+// Checks every reduction of each row of x (a [5, n] tensor, any layout, any device) against the planted rows.
+void expect_planted_results(const Planted& p, const Tensor& x, const std::string& where) {
+  SCOPED_TRACE(where);
+  const double inf = std::numeric_limits<double>::infinity();
+  const auto row = [&](const Tensor& t) { return t.to_vector<double>(); };
+  const std::vector<double> sums = row(sum(x, {1})), means = row(mean(x, {1})), maxima = row(amax(x, {1})),
+                            minima = row(amin(x, {1})), lses = row(logsumexp(x, {1})), vars = row(var(x, {1}));
+  const std::vector<int64_t> argmaxes = argmax(x, 1).to_vector<int64_t>(), argmins = argmin(x, 1).to_vector<int64_t>();
+  // Row 0: NaN everywhere, and both arg reductions point at it.
+  for (const std::vector<double>* r : {&sums, &means, &maxima, &minima, &lses, &vars}) EXPECT_TRUE(std::isnan((*r)[0]));
+  EXPECT_EQ(argmaxes[0], p.nan_at);
+  EXPECT_EQ(argmins[0], p.nan_at);
+  // Rows 1 and 2: one infinity.
+  EXPECT_EQ(sums[1], inf);
+  EXPECT_EQ(means[1], inf);
+  EXPECT_EQ(maxima[1], inf);
+  EXPECT_EQ(lses[1], inf);
+  EXPECT_TRUE(std::isnan(vars[1]));
+  EXPECT_EQ(argmaxes[1], p.pos_inf_at);
+  EXPECT_EQ(sums[2], -inf);
+  EXPECT_EQ(minima[2], -inf);
+  EXPECT_TRUE(std::isfinite(lses[2])) << "exp(-inf) contributes 0";
+  EXPECT_TRUE(std::isnan(vars[2]));
+  EXPECT_EQ(argmins[2], p.neg_inf_at);
+  // Row 3: inf + (-inf) is NaN for the sum; the extrema are the infinities themselves.
+  EXPECT_TRUE(std::isnan(sums[3]));
+  EXPECT_EQ(maxima[3], inf);
+  EXPECT_EQ(minima[3], -inf);
+  EXPECT_EQ(lses[3], inf);
+  EXPECT_EQ(argmaxes[3], p.pos_inf_at);
+  EXPECT_EQ(argmins[3], p.neg_inf_at);
+  // Row 2's finite part and row 4 against float64.
+  for (int64_t r : {2, 4}) {
+    double m = -inf, s = 0;
+    for (int64_t i = 0; i < p.n; ++i) m = std::max(m, p.values[r * p.n + i]);
+    for (int64_t i = 0; i < p.n; ++i) s += std::exp(p.values[r * p.n + i] - m);
+    EXPECT_NEAR(lses[r], m + std::log(s), 1e-4) << "row " << r;
+  }
+  EXPECT_TRUE(std::isfinite(sums[4]) && std::isfinite(vars[4]));
+}
+
+TEST_F(ReducePaths, NanAndInfinityPropagateOnEveryPath) {
+  const Planted p = planted(5000, 17);
+  expect_planted_results(p, p.rows, "rows");
+  expect_planted_results(p, p.rows.t().contiguous().t(), "columns");   // reduced dim strided, kept dim dense
+  // Every other column of a twice-as-wide buffer: neither the reduced nor the kept dim is dense.
+  const Tensor wide = zeros({5, 2 * p.n});
+  const Tensor every_other = wide.slice(1, 0, 2 * p.n, 2);
+  copy_(every_other, p.rows);
+  expect_planted_results(p, every_other, "general");
+  if (cuda_available()) {
+    const Tensor on_gpu = p.rows.to(kCUDA);
+    expect_planted_results(p, on_gpu, "cuda rows");
+    expect_planted_results(p, on_gpu.t().contiguous().t(), "cuda columns");
+  }
+  // One long row: the thread split.
+  const Planted long_rows = planted(kMillion / 5, 18);
+  for (int64_t r = 0; r < 5; ++r) {
+    const Tensor one_row = long_rows.rows.select(0, r);
+    EXPECT_EQ(std::isnan(sum(one_row).item<double>()), r == 0 || r == 3) << "row " << r;
+    EXPECT_EQ(std::isnan(amax(one_row).item<double>()), r == 0) << "row " << r;
+  }
+  EXPECT_EQ(argmin(long_rows.rows.select(0, 0)).item<int64_t>(), long_rows.nan_at);
+  EXPECT_EQ(amin(long_rows.rows.select(0, 3)).item<double>(), -std::numeric_limits<double>::infinity());
 }
 
 TEST_F(ReducePaths, ThreadCountChangesOnlyRounding) {
