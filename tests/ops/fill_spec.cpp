@@ -1,6 +1,6 @@
 // Test specs for fills and random draws: fill (full, fill_ into strided views), arange, uniform, normal,
-// bernoulli. The single input only says where to make the result (device, and dtype for floating results);
-// its values matter only where a fill writes into a copy of it.
+// bernoulli. The single input says where to make the result (device, and dtype for floating results); its
+// values matter only where a fill writes into a copy of it, and as bernoulli's probabilities.
 //
 // The random references rebuild each draw from the Philox helpers of kernels/fill/philox.h: element i of a
 // draw at generator state (seed, offset) is a function of philox_element(seed, offset, i). That is not
