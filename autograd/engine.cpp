@@ -25,6 +25,8 @@ void check_gradient(const Node& node, size_t input, const Tensor& grad) {
                  " for input ", input, " of shape ", expected.shape.str());
   TRIFECTA_CHECK(grad.device() == expected.device, node.name(), "returned a gradient on ", grad.device().str(),
                  " for input ", input, " on ", expected.device.str());
+  TRIFECTA_CHECK(grad.dtype() == expected.dtype, node.name(), "returned a gradient of dtype ", dtype_name(grad.dtype()),
+                 " for input ", input, " of dtype ", dtype_name(expected.dtype));
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include "autograd/ops/factories.h"
 #include "autograd/ops/reduce.h"
 #include "autograd/record.h"
+#include "kernels/copy/copy.h"
 #include "kernels/elementwise/binary_ops.h"
 #include "kernels/elementwise/unary_ops.h"
 #include "kernels/registry.h"
@@ -113,8 +114,16 @@ Tensor scalar_like(const Tensor& t, double value) {
 void inplace_binary(const char* name, OpId op, BinaryOp kind, const Tensor& a, const Tensor& b) {
   begin_inplace(a, name);
   TRIFECTA_CHECK(a.device() == b.device() && a.dtype() == b.dtype(), name, "operands differ: ", a.str(), " and ", b.str());
-  // Each element is read and then written by the same thread, so the output may alias the first input.
-  kernel_for<BinaryKernel>(op, a.device())(kind, a, broadcast_to(b, a.shape(), name), a);
+  // Each element is read and then written by the same thread, so the output may alias the first input. The
+  // second may share a's storage only as exactly the same elements; any other overlap (add_(x[1:], x[:-1]),
+  // sub_(m, m[0])) would be read after being written, so it is read out first.
+  const bool same_elements = b.offset() == a.offset() && b.shape() == a.shape() && b.strides() == a.strides();
+  Tensor source = b;
+  if (b.storage() == a.storage() && !same_elements) {
+    source = empty(b.shape(), b.options());
+    copy_into(source, b);
+  }
+  kernel_for<BinaryKernel>(op, a.device())(kind, a, broadcast_to(source, a.shape(), name), a);
 }
 
 }  // namespace

@@ -27,6 +27,16 @@ void zero_(const Tensor& t) { fill_(t, 0.0); }
 
 void copy_(const Tensor& dst, const Tensor& src) {
   begin_inplace(dst, "copy_");
+  TRIFECTA_CHECK(src.defined(), "copy_", "undefined source");
+  if (src.storage() == dst.storage()) {
+    if (src.offset() == dst.offset() && src.shape() == dst.shape() && src.strides() == dst.strides()) return;
+    // The kernels write elements in any order (and in parallel), so a source that shares the destination's
+    // storage could be overwritten before it is read (x.copy_(x.t())): read it out first.
+    Tensor staged = empty(src.shape(), src.options());
+    copy_into(staged, src);
+    copy_into(dst, staged);
+    return;
+  }
   copy_into(dst, src);
 }
 

@@ -22,6 +22,8 @@ struct Reduction {
 
 Reduction plan_reduction(const char* op, const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
   TRIFECTA_CHECK(x.defined(), op, "undefined input");
+  TRIFECTA_CHECK(x.dtype() != DType::Bool, op, "cannot reduce a bool tensor (", x.str(),
+                 "); convert it with .to(DType::Int64) first");
   Reduction r;
   r.reduced.assign(x.ndim(), dims.empty());
   for (int64_t d : dims) {

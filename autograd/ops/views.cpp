@@ -180,6 +180,7 @@ Tensor Tensor::expand(const Shape& requested) const {
     const int64_t have = s >= 0 ? shape()[s] : 1;
     const int64_t want = requested[d] == -1 ? have : requested[d];
     TRIFECTA_CHECK(s >= 0 || requested[d] != -1, "expand", "-1 is not allowed for a new leading dimension");
+    TRIFECTA_CHECK(want >= 0, "expand", "invalid size ", want, " for dim ", d, " in ", requested.str());
     TRIFECTA_CHECK(have == want || have == 1, "expand", "cannot expand ", shape().str(), " to ", requested.str(),
                    " (dim ", d, ": ", have, " vs ", want, ")");
     shape_out.push_back(want);

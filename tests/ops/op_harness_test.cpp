@@ -90,7 +90,7 @@ TEST_P(CudaVsCpu, OutputsAndGradients) {
       EXPECT_TRUE(tensors_close(gpu_out[k].to(kCPU), cpu_out[k], cross_device_tolerance(cpu_out[k].dtype()),
                                 "output " + std::to_string(k)));
       if (!grads || !is_floating(cpu_out[k].dtype())) continue;
-      const Tensor w = randn(cpu_out[k].shape(), dtype, &weights);
+      const Tensor w = randn(cpu_out[k].shape(), cpu_out[k].dtype(), &weights);
       const Tensor cpu_term = sum(mul(cpu_out[k], w)), gpu_term = sum(mul(gpu_out[k], w.to(kCUDA)));
       cpu_loss = cpu_loss.defined() ? add(cpu_loss, cpu_term) : cpu_term;
       gpu_loss = gpu_loss.defined() ? add(gpu_loss, gpu_term) : gpu_term;
