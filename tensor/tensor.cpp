@@ -67,6 +67,16 @@ Tensor as_strided(const Tensor& base, const Shape& shape, const Strides& strides
   return Tensor(std::move(impl));
 }
 
+void set_data(const Tensor& target, const Tensor& data) {
+  TRIFECTA_CHECK(target.defined() && data.defined(), "set_data", "undefined tensor");
+  TensorImpl* impl = target.impl();
+  impl->storage = data.storage();
+  impl->shape = data.shape();
+  impl->strides = data.strides();
+  impl->offset = data.offset();
+  impl->dtype = data.dtype();
+}
+
 template <class T>
 std::vector<T> Tensor::to_vector() const {
   Tensor host = empty(shape(), {dtype_of<T>(), kCPU});

@@ -121,6 +121,10 @@ class Tensor {
   std::shared_ptr<TensorImpl> impl_;
 };
 
+// Makes target view data's storage, shape, strides and dtype in place, keeping target's autograd record
+// (requires_grad, grad): every handle to target sees the change. How modules move parameters to a device.
+void set_data(const Tensor& target, const Tensor& data);
+
 // A new tensor over new, uninitialized storage.
 Tensor empty(const Shape& shape, TensorOptions options = {});
 // A view over an existing tensor's storage, with no autograd record (autograd views are built on this).
