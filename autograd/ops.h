@@ -5,4 +5,5 @@
 #include "autograd/ops/elementwise.h"
 #include "autograd/ops/factories.h"
 #include "autograd/ops/reduce.h"
+#include "autograd/ops/softmax.h"
 #include "tensor/tensor.h"
