@@ -4,6 +4,8 @@
 #include "autograd/grad_mode.h"
 #include "autograd/ops/elementwise.h"
 #include "autograd/ops/factories.h"
+#include "autograd/ops/loss.h"
+#include "autograd/ops/norm.h"
 #include "autograd/ops/reduce.h"
 #include "autograd/ops/softmax.h"
 #include "tensor/tensor.h"

@@ -294,6 +294,16 @@ inline int next_pow2(int64_t x) {
 
 inline unsigned grid_for(int64_t tasks) { return static_cast<unsigned>(std::clamp<int64_t>(tasks, 1, INT_MAX)); }
 
+inline int sm_count(const char* op) {
+  static const int count = [op] {
+    int device = 0, sms = 0;
+    TRIFECTA_CUDA_CHECK(cudaGetDevice(&device), op);
+    TRIFECTA_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device), op);
+    return sms;
+  }();
+  return count;
+}
+
 // Shared memory one block may use for a cached row: half the opt-in maximum, so two blocks fit on an SM.
 inline int64_t row_cache_limit(const char* op) {
   static const int64_t limit = [op] {
