@@ -32,6 +32,7 @@ namespace row_engine_cuda {
 constexpr int kWarp = 32;
 constexpr int kWarpRowsBlock = 128;    // four rows per block in the warp-per-row kernel
 constexpr int kStridedRowsBlock = 256;  // threads per block in the strided kernel
+constexpr int kMaxBlockRowsThreads = 1024;
 constexpr int kVectorBytes = 16;
 
 template <class T, int V>
@@ -180,7 +181,7 @@ __global__ void __launch_bounds__(kWarpRowsBlock) warp_rows_kernel(P p, RowTenso
 // kCache: keep the row (all kInputs tensors) in dynamic shared memory between the fold and the map. Each
 // thread reads back only the vectors it wrote itself, so the cache needs no barrier of its own.
 template <class P, int kVec, bool kCache>
-__global__ void block_rows_kernel(P p, RowTensors<typename P::T, P::kInputs> t, int64_t rows, int64_t n) {
+__global__ void __launch_bounds__(kMaxBlockRowsThreads) block_rows_kernel(P p, RowTensors<typename P::T, P::kInputs> t, int64_t rows, int64_t n) {
   using T = typename P::T;
   using A = typename P::A;
   constexpr int K = P::kInputs;
@@ -337,7 +338,7 @@ void launch_block_rows(const char* op, const P& p, const RowTensors<typename P::
                        int64_t n) {
   const int64_t vectors = n / kVec;
   // Each thread takes about eight vectors: enough work per thread, and up to 1024 threads for long rows.
-  const int threads = std::clamp(next_pow2((vectors + 7) / 8), 128, 1024);
+  const int threads = std::clamp(next_pow2((vectors + 7) / 8), 128, kMaxBlockRowsThreads);
   const int64_t cache_bytes = P::kInputs * n * static_cast<int64_t>(sizeof(typename P::T));
   const unsigned grid = grid_for(rows);
   if (P::kReduces && P::kMaps && cache_bytes <= row_cache_limit(op)) {
