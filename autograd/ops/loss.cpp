@@ -25,15 +25,15 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, double label_s
   TRIFECTA_CHECK(logits.defined() && targets.defined(), name, "undefined input");
   TRIFECTA_CHECK(is_floating(logits.dtype()), name, "logits need a floating dtype, got ", logits.str());
   TRIFECTA_CHECK(targets.dtype() == DType::Int64, name, "targets must be int64 class indices, got ", targets.str());
-  TRIFECTA_CHECK(logits.device() == targets.device(), name, "logits and targets on different devices: ",
-                 logits.str(), " and ", targets.str());
+  TRIFECTA_CHECK(logits.device() == targets.device(), name, "logits and targets on different devices: ", logits.str(),
+                 " and ", targets.str());
   TRIFECTA_CHECK(logits.ndim() == 1 || logits.ndim() == 2, name, "logits must be [N, C] or [C], got ",
                  logits.shape().str());
   const bool batched = logits.ndim() == 2;
   const int64_t rows = batched ? logits.size(0) : 1, classes = logits.size(-1);
   TRIFECTA_CHECK(batched ? targets.shape() == Shape{rows} : targets.ndim() == 0, name, "targets of shape ",
-                 targets.shape().str(), " do not match logits of shape ", logits.shape().str(),
-                 " (expected ", batched ? Shape{rows}.str() : Shape{}.str(), ")");
+                 targets.shape().str(), " do not match logits of shape ", logits.shape().str(), " (expected ",
+                 batched ? Shape{rows}.str() : Shape{}.str(), ")");
   TRIFECTA_CHECK(classes > 0, name, "logits have no classes: ", logits.shape().str());
   TRIFECTA_CHECK(label_smoothing >= 0.0 && label_smoothing <= 1.0, name, "label_smoothing must lie in [0, 1], got ",
                  label_smoothing);
@@ -48,8 +48,12 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, double label_s
   Tensor count;
   Tensor loss;
   switch (reduction) {
-    case LossReduction::None: loss = row_loss.view(batched ? Shape{rows} : Shape{}); break;
-    case LossReduction::Sum: loss = sum(row_loss); break;
+    case LossReduction::None:
+      loss = row_loss.view(batched ? Shape{rows} : Shape{});
+      break;
+    case LossReduction::Sum:
+      loss = sum(row_loss);
+      break;
     case LossReduction::Mean:
       count = sum(ne(target, static_cast<double>(ignore_index)).to(acc));
       loss = div(sum(row_loss), count);
@@ -64,7 +68,8 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, double label_s
            // d L / d loss_row for every row: the incoming gradient itself (None), or one value for all rows.
            Tensor grad_rows = g[0].to(acc);
            if (reduction == LossReduction::Mean) grad_rows = div(grad_rows, saved_count.unpack(name));
-           grad_rows = reduction == LossReduction::None ? grad_rows.reshape({rows}) : grad_rows.reshape({1}).expand({rows});
+           grad_rows =
+               reduction == LossReduction::None ? grad_rows.reshape({rows}) : grad_rows.reshape({1}).expand({rows});
            Tensor grad_x = empty(x.shape(), x.options());
            kernel_for<CrossEntropyBackwardKernel>(OpId::cross_entropy_backward, x.device())(
                x, saved_target.unpack(name), saved_lse.unpack(name), grad_rows, label_smoothing, ignore_index, grad_x);

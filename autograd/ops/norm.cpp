@@ -29,9 +29,13 @@ void check_param(const char* op, const char* what, const Tensor& p, const Tensor
 }
 
 // A kernel operand: contiguous, no autograd, in the given shape (undefined stays undefined).
-Tensor operand(const Tensor& t, const Shape& shape) { return t.defined() ? t.detach().contiguous().view(shape) : Tensor(); }
+Tensor operand(const Tensor& t, const Shape& shape) {
+  return t.defined() ? t.detach().contiguous().view(shape) : Tensor();
+}
 
-Tensor empty_if(bool wanted, const Shape& shape, TensorOptions options) { return wanted ? empty(shape, options) : Tensor(); }
+Tensor empty_if(bool wanted, const Shape& shape, TensorOptions options) {
+  return wanted ? empty(shape, options) : Tensor();
+}
 
 Tensor view_if_defined(const Tensor& t, const Shape& shape) { return t.defined() ? t.view(shape) : Tensor(); }
 
@@ -98,13 +102,15 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
                      r->shape().str());
       TRIFECTA_CHECK(r->device() == x.device(), name, what, " is on ", r->device().str(), " but the input is on ",
                      x.device().str());
-      TRIFECTA_CHECK(r->dtype() == x.dtype() || (r->dtype() == DType::Float32 && compute_dtype(x.dtype()) == DType::Float32),
-                     name, what, " must have the input's dtype (", dtype_name(x.dtype()), ") or float32 for a 16-bit ",
-                     "input, got ", dtype_name(r->dtype()));
+      TRIFECTA_CHECK(
+          r->dtype() == x.dtype() || (r->dtype() == DType::Float32 && compute_dtype(x.dtype()) == DType::Float32), name,
+          what, " must have the input's dtype (", dtype_name(x.dtype()), ") or float32 for a 16-bit ", "input, got ",
+          dtype_name(r->dtype()));
       TRIFECTA_CHECK(r->is_contiguous(), name, what, " must be contiguous (it is updated in place)");
     }
-    TRIFECTA_CHECK(running_mean.dtype() == running_var.dtype(), name, "running_mean and running_var differ in dtype: ",
-                   dtype_name(running_mean.dtype()), " and ", dtype_name(running_var.dtype()));
+    TRIFECTA_CHECK(running_mean.dtype() == running_var.dtype(), name,
+                   "running_mean and running_var differ in dtype: ", dtype_name(running_mean.dtype()), " and ",
+                   dtype_name(running_var.dtype()));
   }
   TRIFECTA_CHECK(training || tracking, name, "evaluation mode needs running_mean and running_var");
   const int64_t per_channel = channels == 0 ? 0 : x.numel() / channels;
@@ -123,9 +129,9 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
                                                             eps, y, save_mean, save_rstd);
 
   record(OpId::batch_norm, {x, weight, bias}, {y},
-         [name, training, channel_shape, need_x = needs_grad(x), need_w = needs_grad(weight),
-          need_b = needs_grad(bias), saved_x = SavedTensor(input), saved_w = SavedTensor(w),
-          saved_mean = SavedTensor(save_mean), saved_rstd = SavedTensor(save_rstd)](const Grads& g) {
+         [name, training, channel_shape, need_x = needs_grad(x), need_w = needs_grad(weight), need_b = needs_grad(bias),
+          saved_x = SavedTensor(input), saved_w = SavedTensor(w), saved_mean = SavedTensor(save_mean),
+          saved_rstd = SavedTensor(save_rstd)](const Grads& g) {
            const Tensor xv = saved_x.unpack(name);
            const Tensor grad_y = g[0].contiguous();
            const Tensor grad_x = empty_if(need_x, xv.shape(), xv.options());

@@ -58,8 +58,12 @@ void batch_norm_cpu(const Tensor& x, const Tensor& weight, const Tensor& bias, c
     dispatch_running_dtype<T>(running_mean, [&](auto running_tag) {
       using R = typename decltype(running_tag)::type;
       if (training) {
-        const BatchStatsFinish<T, R> finish{static_cast<A>(eps), static_cast<A>(momentum), mean, rstd,
-                                            optional_data_mut<R>(running_mean), optional_data_mut<R>(running_var)};
+        const BatchStatsFinish<T, R> finish{static_cast<A>(eps),
+                                            static_cast<A>(momentum),
+                                            mean,
+                                            rstd,
+                                            optional_data_mut<R>(running_mean),
+                                            optional_data_mut<R>(running_var)};
         reduce_channels(layout, BatchStatsFold<T>{static_cast<const T*>(x.raw_data())}, finish);
       } else {
         const EvalStats<T, R> stats{optional_data<R>(running_mean), optional_data<R>(running_var), static_cast<A>(eps),
@@ -67,8 +71,9 @@ void batch_norm_cpu(const Tensor& x, const Tensor& weight, const Tensor& bias, c
         for (int64_t c = 0; c < layout.channels; ++c) stats(c);
       }
     });
-    for_each_element(layout, BatchNormApply<T>{layout, static_cast<const T*>(x.raw_data()), static_cast<T*>(y.raw_data()),
-                                               mean, rstd, optional_data<T>(weight), optional_data<T>(bias)});
+    for_each_element(layout,
+                     BatchNormApply<T>{layout, static_cast<const T*>(x.raw_data()), static_cast<T*>(y.raw_data()), mean,
+                                       rstd, optional_data<T>(weight), optional_data<T>(bias)});
   });
 }
 
@@ -87,13 +92,15 @@ void batch_norm_backward_cpu(const Tensor& grad_y, const Tensor& x, const Tensor
     std::vector<GradSums<A>> sums;
     if (input_grad_needs_sums || grad_weight.defined() || grad_bias.defined()) {
       sums.resize(static_cast<size_t>(layout.channels));
-      reduce_channels(layout, GradSumsFold<T>{g, xs, mean, rstd},
-                      GradSumsFinish<T>{sums.data(), optional_data_mut<T>(grad_weight), optional_data_mut<T>(grad_bias)});
+      reduce_channels(
+          layout, GradSumsFold<T>{g, xs, mean, rstd},
+          GradSumsFinish<T>{sums.data(), optional_data_mut<T>(grad_weight), optional_data_mut<T>(grad_bias)});
     }
     if (grad_x.defined())
-      for_each_element(layout, BatchNormInputGrad<T>{layout, g, xs, static_cast<T*>(grad_x.raw_data()), mean, rstd,
-                                                     optional_data<T>(weight), input_grad_needs_sums ? sums.data() : nullptr,
-                                                     A(1) / static_cast<A>(layout.per_channel())});
+      for_each_element(layout,
+                       BatchNormInputGrad<T>{layout, g, xs, static_cast<T*>(grad_x.raw_data()), mean, rstd,
+                                             optional_data<T>(weight), input_grad_needs_sums ? sums.data() : nullptr,
+                                             A(1) / static_cast<A>(layout.per_channel())});
   });
 }
 

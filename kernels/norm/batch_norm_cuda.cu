@@ -59,7 +59,7 @@ __global__ void __launch_bounds__(kPlaneBlock)
 
 // Block (32, 8), grid (column tiles, chunks): partials[column * chunks + chunk], column = c * S + i.
 template <class Fold>
-__global__ void __launch_bounds__(kColumnWidth * kColumnSplits)
+__global__ void __launch_bounds__(kColumnWidth* kColumnSplits)
     column_partials(Fold fold, ChannelLayout layout, typename Fold::State* partials) {
   __shared__ typename Fold::State tile[kColumnSplits][kColumnWidth];
   const int64_t columns = layout.channels * layout.spatial, chunks = gridDim.y;
@@ -106,7 +106,8 @@ void launch_for_each(const char* op, int64_t n, const F& f) {
 
 // finish(c, total) for every channel, total being the fold over the channel's elements.
 template <class Fold, class Finish>
-void reduce_channels(const char* op, const ChannelLayout& layout, const Fold& fold, const Finish& finish, Device device) {
+void reduce_channels(const char* op, const ChannelLayout& layout, const Fold& fold, const Finish& finish,
+                     Device device) {
   using State = typename Fold::State;
   const int64_t target_blocks = 4 * static_cast<int64_t>(row_engine_cuda::sm_count(op));
   const bool planes = layout.spatial >= kColumnWidth;
@@ -136,8 +137,8 @@ void reduce_channels(const char* op, const ChannelLayout& layout, const Fold& fo
   }
   TRIFECTA_CUDA_LAUNCH_CHECK(op);
   constexpr int kBlock = 128;
-  finish_channels<Fold><<<gpu::grid_size(layout.channels, kBlock), kBlock, 0, gpu::stream()>>>(partials, layout.channels,
-                                                                                              parts, finish);
+  finish_channels<Fold>
+      <<<gpu::grid_size(layout.channels, kBlock), kBlock, 0, gpu::stream()>>>(partials, layout.channels, parts, finish);
   TRIFECTA_CUDA_LAUNCH_CHECK(op);
 }
 
@@ -154,8 +155,12 @@ void batch_norm_cuda(const Tensor& x, const Tensor& weight, const Tensor& bias, 
     dispatch_running_dtype<T>(running_mean, [&](auto running_tag) {
       using R = typename decltype(running_tag)::type;
       if (training) {
-        const BatchStatsFinish<T, R> finish{static_cast<A>(eps), static_cast<A>(momentum), mean, rstd,
-                                            optional_data_mut<R>(running_mean), optional_data_mut<R>(running_var)};
+        const BatchStatsFinish<T, R> finish{static_cast<A>(eps),
+                                            static_cast<A>(momentum),
+                                            mean,
+                                            rstd,
+                                            optional_data_mut<R>(running_mean),
+                                            optional_data_mut<R>(running_var)};
         reduce_channels("batch_norm", layout, BatchStatsFold<T>{static_cast<const T*>(x.raw_data())}, finish,
                         x.device());
       } else {
@@ -192,11 +197,11 @@ void batch_norm_backward_cuda(const Tensor& grad_y, const Tensor& x, const Tenso
                       x.device());
     }
     if (grad_x.defined())
-      launch_for_each("batch_norm_backward", x.numel(),
-                      BatchNormInputGrad<T>{layout, g, xs, static_cast<T*>(grad_x.raw_data()), mean, rstd,
-                                            optional_data<T>(weight),
-                                            input_grad_needs_sums ? static_cast<const GradSums<A>*>(sums.raw_data()) : nullptr,
-                                            A(1) / static_cast<A>(layout.per_channel())});
+      launch_for_each(
+          "batch_norm_backward", x.numel(),
+          BatchNormInputGrad<T>{layout, g, xs, static_cast<T*>(grad_x.raw_data()), mean, rstd, optional_data<T>(weight),
+                                input_grad_needs_sums ? static_cast<const GradSums<A>*>(sums.raw_data()) : nullptr,
+                                A(1) / static_cast<A>(layout.per_channel())});
   });
 }
 

@@ -32,8 +32,8 @@ void layer_norm_cpu(const Tensor& x, const Tensor& weight, const Tensor& bias, d
 
 // grad_weight[j] = sum_r g[r, j] * xhat[r, j], grad_bias[j] = sum_r g[r, j]; either may be null.
 template <class T>
-void param_grads(const T* g, const T* x, const compute_t<T>* mean, const compute_t<T>* rstd, int64_t rows,
-                 int64_t n, T* grad_weight, T* grad_bias) {
+void param_grads(const T* g, const T* x, const compute_t<T>* mean, const compute_t<T>* rstd, int64_t rows, int64_t n,
+                 T* grad_weight, T* grad_bias) {
   using A = compute_t<T>;
   const int64_t blocks = (n + kColumnBlock - 1) / kColumnBlock;
   const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(1, rows * kColumnBlock));
@@ -74,7 +74,8 @@ void layer_norm_backward_cpu(const Tensor& grad_y, const Tensor& x, const Tensor
       run_rows_cpu(policy, RowTensors<T, 2>{{g, xs}, static_cast<T*>(grad_x.raw_data())}, RowLayout{rows, n, 1});
     }
     if (grad_weight.defined() || grad_bias.defined())
-      param_grads<T>(g, xs, means, rstds, rows, n, grad_weight.defined() ? static_cast<T*>(grad_weight.raw_data()) : nullptr,
+      param_grads<T>(g, xs, means, rstds, rows, n,
+                     grad_weight.defined() ? static_cast<T*>(grad_weight.raw_data()) : nullptr,
                      grad_bias.defined() ? static_cast<T*>(grad_bias.raw_data()) : nullptr);
   });
 }

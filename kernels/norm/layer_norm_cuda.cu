@@ -41,7 +41,7 @@ void layer_norm_cuda(const Tensor& x, const Tensor& weight, const Tensor& bias, 
 // Block (32, 8) sums rows [chunk * rows_per_chunk, ...) of 32 neighbouring columns into
 // partial_{weight,bias}[chunk * n + column].
 template <class T>
-__global__ void __launch_bounds__(kTileColumns * kTileRows)
+__global__ void __launch_bounds__(kTileColumns* kTileRows)
     param_grad_partials(const T* g, const T* x, const compute_t<T>* mean, const compute_t<T>* rstd, int64_t rows,
                         int64_t n, int64_t rows_per_chunk, compute_t<T>* partial_weight, compute_t<T>* partial_bias) {
   using A = compute_t<T>;
@@ -105,8 +105,8 @@ void param_grads(const T* g, const T* x, const compute_t<T>* mean, const compute
       g, x, mean, rstd, rows, n, rows_per_chunk, partial_weight, partial_bias);
   TRIFECTA_CUDA_LAUNCH_CHECK("layer_norm_backward");
   constexpr int kBlock = 256;
-  param_grad_finish<T><<<gpu::grid_size(n, kBlock), kBlock, 0, gpu::stream()>>>(partial_weight, partial_bias, chunks,
-                                                                                  n, grad_weight, grad_bias);
+  param_grad_finish<T><<<gpu::grid_size(n, kBlock), kBlock, 0, gpu::stream()>>>(partial_weight, partial_bias, chunks, n,
+                                                                                grad_weight, grad_bias);
   TRIFECTA_CUDA_LAUNCH_CHECK("layer_norm_backward");
 }
 

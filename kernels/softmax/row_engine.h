@@ -56,9 +56,12 @@ struct RowLayout {
 inline RowLayout row_layout(const Shape& shape, int dim) {
   RowLayout layout;
   for (int d = 0; d < shape.size(); ++d) {
-    if (d < dim) layout.outer *= shape[d];
-    else if (d == dim) layout.n = shape[d];
-    else layout.inner *= shape[d];
+    if (d < dim)
+      layout.outer *= shape[d];
+    else if (d == dim)
+      layout.n = shape[d];
+    else
+      layout.inner *= shape[d];
   }
   return layout;
 }

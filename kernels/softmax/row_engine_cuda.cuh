@@ -1,16 +1,16 @@
 // The row engine on the GPU (see row_engine.h for what a policy is). Rows are memory-bound: a softmax reads
-// each element once and writes it once, so the goal is to move bytes at the device's copy bandwidth. Three
-// kernels, chosen by the row's shape:
+// each element once and writes it once, so the goal is to move bytes at the device's copy bandwidth. Loads
+// and stores are 16-byte vectors whenever the row length and the pointers allow (scalar, still coalesced,
+// otherwise). Three kernels, chosen by the row's shape:
 //
-//   warp per row    short contiguous rows (up to 32 elements per lane, fewer for wider policies): a warp
-//                   loads its row into registers with 16-byte vector loads (a warp's loads of one step are
-//                   one contiguous span), folds, merges the lanes' states with shuffles and writes the
-//                   output from the registers: one read and one write per element.
-//   block per row   long contiguous rows: the block strides through the row with vector loads and merges
-//                   its threads' states through shared memory. When the row fits, it is cached in shared
-//                   memory on the way in, so the output pass reads the cache instead of global memory
-//                   (one read and one write again); longer rows are read twice (the second read mostly
-//                   hits L2).
+//   warp per row    short contiguous rows (up to 32 elements per lane, fewer for policies that read two
+//                   tensors or compute in double): a warp loads its row into registers (a warp's loads of
+//                   one step are one contiguous span), folds, merges the lanes' states with shuffles and
+//                   writes the output from the registers: one read and one write per element.
+//   block per row   long contiguous rows: the block strides through the row and merges its threads' states
+//                   through shared memory. When the row fits in half the shared memory a block may have,
+//                   it is cached there on the way in and the output pass reads the cache (one read and one
+//                   write again); longer rows are read twice, the second time largely from L2.
 //   strided rows    rows along a dim that is not the last (inner > 1): threadIdx.x walks neighbouring rows
 //                   (so loads are coalesced across them) and threadIdx.y splits each row's elements; the
 //                   partial states meet in shared memory.
@@ -30,7 +30,7 @@ namespace trifecta {
 namespace row_engine_cuda {
 
 constexpr int kWarp = 32;
-constexpr int kWarpRowsBlock = 128;    // four rows per block in the warp-per-row kernel
+constexpr int kWarpRowsBlock = 128;     // four rows per block in the warp-per-row kernel
 constexpr int kStridedRowsBlock = 256;  // threads per block in the strided kernel
 constexpr int kMaxBlockRowsThreads = 1024;
 constexpr int kVectorBytes = 16;
@@ -120,8 +120,8 @@ __device__ void store_vec(T* p, const Vec<T, V>& v) {
 }
 
 template <class P, int kVec, int kIters>
-__global__ void __launch_bounds__(kWarpRowsBlock) warp_rows_kernel(P p, RowTensors<typename P::T, P::kInputs> t,
-                                                                  int64_t rows, int64_t n) {
+__global__ void __launch_bounds__(kWarpRowsBlock)
+    warp_rows_kernel(P p, RowTensors<typename P::T, P::kInputs> t, int64_t rows, int64_t n) {
   using T = typename P::T;
   using A = typename P::A;
   constexpr int K = P::kInputs;
@@ -181,7 +181,8 @@ __global__ void __launch_bounds__(kWarpRowsBlock) warp_rows_kernel(P p, RowTenso
 // kCache: keep the row (all kInputs tensors) in dynamic shared memory between the fold and the map. Each
 // thread reads back only the vectors it wrote itself, so the cache needs no barrier of its own.
 template <class P, int kVec, bool kCache>
-__global__ void __launch_bounds__(kMaxBlockRowsThreads) block_rows_kernel(P p, RowTensors<typename P::T, P::kInputs> t, int64_t rows, int64_t n) {
+__global__ void __launch_bounds__(kMaxBlockRowsThreads)
+    block_rows_kernel(P p, RowTensors<typename P::T, P::kInputs> t, int64_t rows, int64_t n) {
   using T = typename P::T;
   using A = typename P::A;
   constexpr int K = P::kInputs;
@@ -236,8 +237,8 @@ __global__ void __launch_bounds__(kMaxBlockRowsThreads) block_rows_kernel(P p, R
 // Rows at stride inner. A block takes blockDim.x neighbouring rows of one outer index (a "tile");
 // threadIdx.y splits their elements, and the blockDim.y partial states of each row merge in order.
 template <class P>
-__global__ void __launch_bounds__(kStridedRowsBlock) strided_rows_kernel(P p, RowTensors<typename P::T, P::kInputs> t,
-                                                                        RowLayout layout) {
+__global__ void __launch_bounds__(kStridedRowsBlock)
+    strided_rows_kernel(P p, RowTensors<typename P::T, P::kInputs> t, RowLayout layout) {
   using A = typename P::A;
   constexpr int K = P::kInputs;
   __shared__ typename P::State partials[kStridedRowsBlock];
@@ -328,8 +329,10 @@ void launch_warp_rows(const char* op, const P& p, const RowTensors<typename P::T
   }
   constexpr int kVec = std::min(vector_elements<typename P::T>(), kPerLane);
   const unsigned grid = grid_for((rows + kWarpRowsBlock / kWarp - 1) / (kWarpRowsBlock / kWarp));
-  if (vectorized) warp_rows_kernel<P, kVec, kPerLane / kVec><<<grid, kWarpRowsBlock, 0, gpu::stream()>>>(p, t, rows, n);
-  else warp_rows_kernel<P, 1, kPerLane><<<grid, kWarpRowsBlock, 0, gpu::stream()>>>(p, t, rows, n);
+  if (vectorized)
+    warp_rows_kernel<P, kVec, kPerLane / kVec><<<grid, kWarpRowsBlock, 0, gpu::stream()>>>(p, t, rows, n);
+  else
+    warp_rows_kernel<P, 1, kPerLane><<<grid, kWarpRowsBlock, 0, gpu::stream()>>>(p, t, rows, n);
   TRIFECTA_CUDA_LAUNCH_CHECK(op);
 }
 
@@ -344,9 +347,8 @@ void launch_block_rows(const char* op, const P& p, const RowTensors<typename P::
   if (P::kReduces && P::kMaps && cache_bytes <= row_cache_limit(op)) {
     const auto kernel = block_rows_kernel<P, kVec, true>;
     if (cache_bytes > 48 * 1024)
-      TRIFECTA_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                               static_cast<int>(cache_bytes)),
-                          op);
+      TRIFECTA_CUDA_CHECK(
+          cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(cache_bytes)), op);
     kernel<<<grid, threads, static_cast<size_t>(cache_bytes), gpu::stream()>>>(p, t, rows, n);
   } else {
     block_rows_kernel<P, kVec, false><<<grid, threads, 0, gpu::stream()>>>(p, t, rows, n);

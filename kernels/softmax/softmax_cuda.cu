@@ -10,8 +10,9 @@ void softmax_cuda(SoftmaxOp op, const Tensor& x, int dim, const Tensor& y) {
   dispatch_dtype<DTypeSet::Floating>(x.dtype(), "softmax", [&](auto tag) {
     using T = typename decltype(tag)::type;
     const SoftmaxForward<T> policy{op == SoftmaxOp::LogSoftmax};
-    run_rows_cuda("softmax", policy, RowTensors<T, 1>{{static_cast<const T*>(x.raw_data())}, static_cast<T*>(y.raw_data())},
-                 softmax_layout(x, dim));
+    run_rows_cuda("softmax", policy,
+                  RowTensors<T, 1>{{static_cast<const T*>(x.raw_data())}, static_cast<T*>(y.raw_data())},
+                  softmax_layout(x, dim));
   });
 }
 
@@ -20,9 +21,9 @@ void softmax_backward_cuda(SoftmaxOp op, const Tensor& y, const Tensor& grad_y, 
     using T = typename decltype(tag)::type;
     const SoftmaxBackward<T> policy{op == SoftmaxOp::LogSoftmax};
     run_rows_cuda("softmax_backward", policy,
-                 RowTensors<T, 2>{{static_cast<const T*>(y.raw_data()), static_cast<const T*>(grad_y.raw_data())},
-                                  static_cast<T*>(grad_x.raw_data())},
-                 softmax_layout(y, dim));
+                  RowTensors<T, 2>{{static_cast<const T*>(y.raw_data()), static_cast<const T*>(grad_y.raw_data())},
+                                   static_cast<T*>(grad_x.raw_data())},
+                  softmax_layout(y, dim));
   });
 }
 

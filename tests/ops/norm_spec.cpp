@@ -74,8 +74,8 @@ const OpSpecRegistrar layer_norm_spec{{
       const int k = static_cast<int>(c.params[0]);
       Shape normalized;
       for (int d = in[0].ndim() - k; d < in[0].ndim(); ++d) normalized.push_back(in[0].size(d));
-      return TensorList{layer_norm(in[0], normalized, in.size() > 1 ? in[1] : Tensor(), in.size() > 2 ? in[2] : Tensor(),
-                                   c.params[1])};
+      const Tensor weight = in.size() > 1 ? in[1] : Tensor(), bias = in.size() > 2 ? in[2] : Tensor();
+      return TensorList{layer_norm(in[0], normalized, weight, bias, c.params[1])};
     },
     .reference = layer_norm_ref,
     .dtypes = kAllFloating,
@@ -105,7 +105,8 @@ BatchNormInputs batch_norm_inputs(const OpCase& c) {
 OpCase batch_norm_case(std::string name, Shape shape, Layout layout, double mode, bool running, bool affine,
                        double momentum = 0.1, double eps = 1e-5) {
   const Shape channels{shape[1]};
-  OpCase c{std::move(name), {{shape, Domain::Normal, layout}}, {mode, momentum, eps, running ? 1.0 : 0.0, affine ? 1.0 : 0.0}};
+  const std::vector<double> params = {mode, momentum, eps, running ? 1.0 : 0.0, affine ? 1.0 : 0.0};
+  OpCase c{std::move(name), {{shape, Domain::Normal, layout}}, params};
   if (running) {
     c.inputs.push_back({channels, Domain::Normal, Layout::Contiguous, 0, /*differentiable=*/false});
     c.inputs.push_back({channels, Domain::Positive, Layout::Contiguous, 0, /*differentiable=*/false});

@@ -35,7 +35,8 @@ std::vector<OpCase> softmax_cases() {
 }
 
 // outer x n x inner around dim, as plain loops.
-void for_each_row(const Shape& shape, int64_t dim, const std::function<void(int64_t base, int64_t n, int64_t step)>& f) {
+void for_each_row(const Shape& shape, int64_t dim,
+                  const std::function<void(int64_t base, int64_t n, int64_t step)>& f) {
   if (shape.size() == 0) {
     f(0, 1, 1);
     return;

@@ -18,8 +18,8 @@ struct Expected {
 };
 
 // The running statistics after one training step on x (any rank >= 2), in double.
-Expected expected_update(const Tensor& x, const std::vector<double>& running_mean, const std::vector<double>& running_var,
-                         double momentum) {
+Expected expected_update(const Tensor& x, const std::vector<double>& running_mean,
+                         const std::vector<double>& running_var, double momentum) {
   const std::vector<double> v = x.to_vector<double>();
   const int64_t batch = x.size(0), channels = x.size(1), spatial = x.numel() / (batch * channels);
   const double count = static_cast<double>(batch * spatial);
@@ -131,15 +131,21 @@ TEST(BatchNormRunningStats, MisuseIsAClearError) {
       EXPECT_NE(std::string(e.what()).find("batch_norm"), std::string::npos) << e.what();
     }
   };
-  expect_error([&] { batch_norm(ones({1, 3}, DType::Float64), stats.clone(), ones({3}, DType::Float64), Tensor(), Tensor(), true); },
-               "more than one value per channel");
+  expect_error(
+      [&] {
+        batch_norm(ones({1, 3}, DType::Float64), stats.clone(), ones({3}, DType::Float64), Tensor(), Tensor(), true);
+      },
+      "more than one value per channel");
   expect_error([&] { batch_norm(x, Tensor(), Tensor(), Tensor(), Tensor(), false); }, "evaluation mode needs");
-  expect_error([&] { batch_norm(x, stats.clone(), Tensor(), Tensor(), Tensor(), true); }, "both running_mean and running_var");
+  expect_error([&] { batch_norm(x, stats.clone(), Tensor(), Tensor(), Tensor(), true); },
+               "both running_mean and running_var");
   expect_error([&] { batch_norm(x, zeros({4}, DType::Float64), ones({4}, DType::Float64), Tensor(), Tensor(), true); },
                "running_mean must have shape [3]");
-  expect_error([&] { batch_norm(x, zeros({3}), ones({3}), Tensor(), Tensor(), true); }, "running_mean must have the input's dtype");
-  expect_error([&] { batch_norm(x, stats.clone().requires_grad_(), ones({3}, DType::Float64), Tensor(), Tensor(), true); },
-               "requires grad");
+  expect_error([&] { batch_norm(x, zeros({3}), ones({3}), Tensor(), Tensor(), true); },
+               "running_mean must have the input's dtype");
+  expect_error(
+      [&] { batch_norm(x, stats.clone().requires_grad_(), ones({3}, DType::Float64), Tensor(), Tensor(), true); },
+      "requires grad");
   expect_error([&] { batch_norm(ones({4}, DType::Float64), stats, stats, Tensor(), Tensor(), true); }, "[N, C]");
 }
 

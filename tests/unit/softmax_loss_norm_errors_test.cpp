@@ -51,8 +51,16 @@ TEST(SoftmaxEdges, MaskedAndExtremeRows) {
 
 TEST(CrossEntropyErrors, TargetsOutOfRange) {
   const Tensor logits = zeros({3, 4});
-  expect_error([&] { cross_entropy(logits, from_vector<int64_t>({0, 4, 1}, {3})); }, "cross_entropy", "target 4 (row 1)");
-  expect_error([&] { cross_entropy(logits, from_vector<int64_t>({0, 1, -1}, {3})); }, "cross_entropy", "target -1 (row 2)");
+  expect_error(
+      [&] {
+        cross_entropy(logits, from_vector<int64_t>({0, 4, 1}, {3}));
+      },
+      "cross_entropy", "target 4 (row 1)");
+  expect_error(
+      [&] {
+        cross_entropy(logits, from_vector<int64_t>({0, 1, -1}, {3}));
+      },
+      "cross_entropy", "target -1 (row 2)");
   // ignore_index itself is fine, even when negative.
   EXPECT_NO_THROW(cross_entropy(logits, from_vector<int64_t>({0, -100, 1}, {3})));
 }
@@ -81,10 +89,16 @@ TEST(CrossEntropyEdges, MaskedLogitWithoutSmoothingStaysFinite) {
 TEST(CrossEntropyErrors, TargetsOutOfRangeOnCuda) {
   if (!cuda_available()) GTEST_SKIP() << "no CUDA device present";
   const Tensor logits = zeros({5, 4}, kCUDA);
-  expect_error([&] { cross_entropy(logits, from_vector<int64_t>({0, 1, 7, 2, 9}, {5}).to(kCUDA)); }, "cross_entropy",
-               "target 7 (row 2)");
-  expect_error([&] { cross_entropy(zeros({2, 3000}, kCUDA), from_vector<int64_t>({0, -5}, {2}).to(kCUDA)); },
-               "cross_entropy", "target -5 (row 1)");
+  expect_error(
+      [&] {
+        cross_entropy(logits, from_vector<int64_t>({0, 1, 7, 2, 9}, {5}).to(kCUDA));
+      },
+      "cross_entropy", "target 7 (row 2)");
+  expect_error(
+      [&] {
+        cross_entropy(zeros({2, 3000}, kCUDA), from_vector<int64_t>({0, -5}, {2}).to(kCUDA));
+      },
+      "cross_entropy", "target -5 (row 1)");
   // The device is still usable afterwards.
   EXPECT_NO_THROW(cross_entropy(logits, from_vector<int64_t>({0, 1, 2, 3, -100}, {5}).to(kCUDA)).item<float>());
 }
@@ -103,7 +117,8 @@ TEST(LayerNormEdges, LargeMeanKeepsVarianceAccurate) {
   // Welford's update: a naive E[x^2] - E[x]^2 in float32 would lose the variance of a row centred at 1e4.
   std::vector<float> values;
   for (int i = 0; i < 64; ++i) values.push_back(10000.f + static_cast<float>(i % 2 ? 1 : -1));
-  const std::vector<float> y = layer_norm(from_vector<float>(values, {1, 64}), Shape{64}, Tensor(), Tensor(), 0.0).to_vector<float>();
+  const std::vector<float> y =
+      layer_norm(from_vector<float>(values, {1, 64}), Shape{64}, Tensor(), Tensor(), 0.0).to_vector<float>();
   for (int i = 0; i < 64; ++i) EXPECT_NEAR(y[i], i % 2 ? 1.f : -1.f, 1e-4f);
 }
 
