@@ -1,16 +1,20 @@
 """Runs trifecta's kernel benchmark and PyTorch's twin in one go, on the same machine and thread count, and
 prints a side-by-side table with the ratio trifecta/PyTorch (below 1: trifecta is faster). On a GPU it also
-measures the device-to-device copy bandwidth and reports each memory-bound kernel as a fraction of it.
+measures the device-to-device copy bandwidth and reports each memory-bound kernel as a fraction of it. A
+summary per device closes the table: the geometric-mean ratio and, on a GPU, each memory-bound kernel's
+fraction of copy bandwidth at its largest size, flagged when below the 80% target.
 
     python3 bench/run_kernels.py --build build [--device cpu|cuda|all] [--threads 2] [--json out.json]
 """
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+BANDWIDTH_TARGET = 0.8  # memory-bound kernels on a GPU: at least this fraction of device-to-device copy bandwidth
 
 
 def run_lines(command, env):
@@ -20,11 +24,58 @@ def run_lines(command, env):
     return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
 
 
+def gbs(row):
+    return row["bytes"] / row["ms"] / 1e6
+
+
 def copy_bandwidth_gbs(rows):
-    for row in rows:
-        if row["op"] == "copy_dense" and row["device"] == "cuda":
-            return row["bytes"] / row["ms"] / 1e6
-    return None
+    """The device's copy bandwidth: trifecta's copy_dense at its largest size (the one least helped by cache)."""
+    copies = [row for row in rows if row["op"] == "copy_dense" and row["device"] == "cuda"]
+    return gbs(max(copies, key=lambda row: row["bytes"])) if copies else None
+
+
+def check_twins(ours, theirs):
+    """Both sides must time the same cases with the same byte and flop counts; says where they differ."""
+    mine = {(r["op"], r["shape"], r["device"]): r for r in ours}
+    peer = {(r["op"], r["shape"], r["device"]): r for r in theirs}
+    problems = [f"only trifecta has {key}" for key in mine.keys() - peer.keys()]
+    problems += [f"only PyTorch has {key}" for key in peer.keys() - mine.keys()]
+    for key in mine.keys() & peer.keys():
+        for field in ("bytes", "flops"):
+            if not math.isclose(mine[key][field], peer[key][field], rel_tol=1e-9):
+                problems.append(f"{key}: {field} {mine[key][field]} (trifecta) vs {peer[key][field]} (PyTorch)")
+    for problem in sorted(problems):
+        print(f"warning: {problem}", file=sys.stderr)
+
+
+def summarize(rows, bound, bandwidth):
+    """One line per device: the geometric-mean ratio; on a GPU, memory-bound kernels against copy bandwidth."""
+    lines = []
+    for device in ("cpu", "cuda"):
+        mine = [row for row in rows if row["device"] == device]
+        ratios = [row["ratio"] for row in mine if row["ratio"]]
+        if not ratios:
+            continue
+        geomean = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
+        lines.append(f"summary {device}: geometric-mean ratio trifecta/PyTorch {geomean:.2f} over {len(ratios)} "
+                     f"kernels (below 1: trifecta faster)")
+        if device != "cuda" or not bandwidth:
+            continue
+        largest = {}
+        for row in mine:
+            if bound.get(row["op"]) == "memory" and row["op"] != "copy_dense" and (
+                    row["op"] not in largest or row["bytes"] > largest[row["op"]]["bytes"]):
+                largest[row["op"]] = row
+        parts, below = [], []
+        for op, row in largest.items():
+            fraction = gbs(row) / bandwidth
+            parts.append(f"{op} {row['shape']} {100 * fraction:.0f}%")
+            if fraction < BANDWIDTH_TARGET:
+                below.append(op)
+        lines.append(f"summary cuda: copy bandwidth {bandwidth:.0f} GB/s; memory-bound kernels at their largest size: "
+                     + ", ".join(parts))
+        lines.append(f"summary cuda: below the {100 * BANDWIDTH_TARGET:.0f}% target: " + (", ".join(below) or "none"))
+    return lines
 
 
 def main():
@@ -43,26 +94,32 @@ def main():
                     f"sys.argv = ['torch_kernels.py', {args.cases!r}, {args.device!r}]; "
                     f"runpy.run_path({os.path.join(HERE, 'reference', 'torch_kernels.py')!r}, run_name='__main__')")
     theirs = run_lines([args.python, "-c", torch_script], env)
+    check_twins(ours, theirs)
     peer = {(r["op"], r["shape"], r["device"]): r for r in theirs}
+    with open(args.cases) as cases:
+        bound = {case["op"]: case["bound"] for case in json.load(cases)["cases"]}
     bandwidth = copy_bandwidth_gbs(ours)
 
-    print(f"{'op':<16} {'shape':<16} {'dev':<5} {'trifecta ms':>12} {'torch ms':>10} {'ratio':>7} "
+    op_width = max(len("op"), *(len(row["op"]) for row in ours))
+    shape_width = max(len("shape"), *(len(row["shape"]) for row in ours))
+    print(f"{'op':<{op_width}} {'shape':<{shape_width}} {'dev':<5} {'trifecta ms':>12} {'torch ms':>10} {'ratio':>7} "
           f"{'GB/s':>8} {'GFLOP/s':>8}" + ("  %copy-bw" if bandwidth else ""))
     for row in ours:
         other = peer.get((row["op"], row["shape"], row["device"]))
         row["torch_ms"] = other["ms"] if other else None
         row["ratio"] = row["ms"] / other["ms"] if other else None
-        gbs = row["bytes"] / row["ms"] / 1e6
-        gflops = row["flops"] / row["ms"] / 1e6
-        line = (f"{row['op']:<16} {row['shape']:<16} {row['device']:<5} {row['ms']:>12.4f} "
+        row["bound"] = bound[row["op"]]
+        line = (f"{row['op']:<{op_width}} {row['shape']:<{shape_width}} {row['device']:<5} {row['ms']:>12.4f} "
                 f"{(other['ms'] if other else float('nan')):>10.4f} {(row['ratio'] or float('nan')):>7.2f} "
-                f"{gbs:>8.1f} {gflops:>8.1f}")
-        if bandwidth and row["device"] == "cuda" and row["bytes"]:
-            line += f"  {100 * gbs / bandwidth:>7.0f}%"
+                f"{gbs(row):>8.1f} {row['flops'] / row['ms'] / 1e6:>8.1f}")
+        if bandwidth and row["device"] == "cuda" and row["bound"] == "memory":
+            line += f"  {100 * gbs(row) / bandwidth:>7.0f}%"
         print(line)
+    summary = summarize(ours, bound, bandwidth)
+    print("\n".join(summary))
     if args.json:
         with open(args.json, "w") as out:
-            json.dump({"rows": ours, "copy_bandwidth_gbs": bandwidth}, out, indent=1)
+            json.dump({"rows": ours, "copy_bandwidth_gbs": bandwidth, "summary": summary}, out, indent=1)
 
 
 if __name__ == "__main__":
