@@ -309,9 +309,10 @@ int main(int argc, char** argv) {
         for (const Args& a : case_args(c, device)) {
           const Work work = builders().at(op)(a, device);
           const bench::Timing t = bench::time_it(work.run, device);
-          std::printf("{\"op\":\"%s\",\"shape\":\"%s\",\"device\":\"%s\",\"ms\":%.6f,\"bytes\":%.0f,\"flops\":%.0f,\"threads\":%d}\n",
-                      op.c_str(), args_text(a).c_str(), device.is_cpu() ? "cpu" : "cuda", t.median_ms, work.bytes,
-                      work.flops, get_num_threads());
+          std::printf("{\"op\":\"%s\",\"shape\":\"%s\",\"device\":\"%s\",\"ms\":%.6f,\"min_ms\":%.6f,\"bytes\":%.0f,"
+                      "\"flops\":%.0f,\"threads\":%d}\n",
+                      op.c_str(), args_text(a).c_str(), device.is_cpu() ? "cpu" : "cuda", t.median_ms, t.min_ms,
+                      work.bytes, work.flops, get_num_threads());
           std::fflush(stdout);
         }
       }

@@ -1,7 +1,8 @@
 """Runs trifecta's kernel benchmark and PyTorch's twin in one go, on the same machine and thread count, and
-prints a side-by-side table with the ratio trifecta/PyTorch (below 1: trifecta is faster). On a GPU it also
+prints a side-by-side table with the ratio trifecta/PyTorch of median times (below 1: trifecta is faster), and
+of minimum times (the least disturbed runs: the fairer figure when other jobs share the cores). On a GPU it also
 measures the device-to-device copy bandwidth and reports each memory-bound kernel as a fraction of it. A
-summary per device closes the table: the geometric-mean ratio and, on a GPU, each memory-bound kernel's
+summary per device closes the table: the geometric-mean ratios and, on a GPU, each memory-bound kernel's
 fraction of copy bandwidth at its largest size, flagged when below the 80% target.
 
     python3 bench/run_kernels.py --build build [--device cpu|cuda|all] [--threads 2] [--json out.json]
@@ -38,7 +39,12 @@ def check_twins(ours, theirs):
     """Both sides must time the same cases with the same byte and flop counts; says where they differ."""
     mine = {(r["op"], r["shape"], r["device"]): r for r in ours}
     peer = {(r["op"], r["shape"], r["device"]): r for r in theirs}
-    problems = [f"only trifecta has {key}" for key in mine.keys() - peer.keys()]
+    problems = []
+    for device in sorted({key[2] for key in mine}):
+        if not any(key[2] == device for key in peer):
+            problems.append(f"PyTorch timed nothing on {device} (for CUDA, pass --python a Python whose PyTorch has it)")
+            continue
+        problems += [f"only trifecta has {key}" for key in mine.keys() - peer.keys() if key[2] == device]
     problems += [f"only PyTorch has {key}" for key in peer.keys() - mine.keys()]
     for key in mine.keys() & peer.keys():
         for field in ("bytes", "flops"):
@@ -48,22 +54,25 @@ def check_twins(ours, theirs):
         print(f"warning: {problem}", file=sys.stderr)
 
 
+def geomean(rows, field):
+    return math.exp(sum(math.log(row[field]) for row in rows) / len(rows))
+
+
 def summarize(rows, bound, bandwidth):
-    """One line per device: the geometric-mean ratio; on a GPU, memory-bound kernels against copy bandwidth."""
+    """Lines per device: the geometric-mean ratio; on a GPU, memory-bound kernels against copy bandwidth."""
     lines = []
     for device in ("cpu", "cuda"):
         mine = [row for row in rows if row["device"] == device]
-        ratios = [row["ratio"] for row in mine if row["ratio"]]
-        if not ratios:
-            continue
-        geomean = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
-        lines.append(f"summary {device}: geometric-mean ratio trifecta/PyTorch {geomean:.2f} over {len(ratios)} "
-                     f"kernels (below 1: trifecta faster)")
+        paired = [row for row in mine if row["ratio"]]
+        if paired:
+            lines.append(f"summary {device}: geometric-mean ratio trifecta/PyTorch {geomean(paired, 'ratio'):.2f} "
+                         f"(of minimum times {geomean(paired, 'min_ratio'):.2f}) over {len(paired)} kernels "
+                         f"(below 1: trifecta faster)")
         if device != "cuda" or not bandwidth:
             continue
         largest = {}
         for row in mine:
-            if bound.get(row["op"]) == "memory" and row["op"] != "copy_dense" and (
+            if bound[row["op"]] == "memory" and row["op"] != "copy_dense" and (
                     row["op"] not in largest or row["bytes"] > largest[row["op"]]["bytes"]):
                 largest[row["op"]] = row
         parts, below = [], []
@@ -103,14 +112,17 @@ def main():
     op_width = max(len("op"), *(len(row["op"]) for row in ours))
     shape_width = max(len("shape"), *(len(row["shape"]) for row in ours))
     print(f"{'op':<{op_width}} {'shape':<{shape_width}} {'dev':<5} {'trifecta ms':>12} {'torch ms':>10} {'ratio':>7} "
-          f"{'GB/s':>8} {'GFLOP/s':>8}" + ("  %copy-bw" if bandwidth else ""))
+          f"{'min ratio':>9} {'GB/s':>8} {'GFLOP/s':>8}" + ("  %copy-bw" if bandwidth else ""))
+    nan = float("nan")
     for row in ours:
         other = peer.get((row["op"], row["shape"], row["device"]))
         row["torch_ms"] = other["ms"] if other else None
+        row["torch_min_ms"] = other["min_ms"] if other else None
         row["ratio"] = row["ms"] / other["ms"] if other else None
+        row["min_ratio"] = row["min_ms"] / other["min_ms"] if other else None
         row["bound"] = bound[row["op"]]
         line = (f"{row['op']:<{op_width}} {row['shape']:<{shape_width}} {row['device']:<5} {row['ms']:>12.4f} "
-                f"{(other['ms'] if other else float('nan')):>10.4f} {(row['ratio'] or float('nan')):>7.2f} "
+                f"{row['torch_ms'] or nan:>10.4f} {row['ratio'] or nan:>7.2f} {row['min_ratio'] or nan:>9.2f} "
                 f"{gbs(row):>8.1f} {row['flops'] / row['ms'] / 1e6:>8.1f}")
         if bandwidth and row["device"] == "cuda" and row["bound"] == "memory":
             line += f"  {100 * gbs(row) / bandwidth:>7.0f}%"

@@ -34,7 +34,8 @@ Timing time_it(const std::function<void()>& fn, Device device, int warmup, int m
     if (samples.size() >= 1000) break;
   }
   std::nth_element(samples.begin(), samples.begin() + samples.size() / 2, samples.end());
-  return {samples[samples.size() / 2], static_cast<int>(samples.size()) * batch};
+  return {samples[samples.size() / 2], *std::min_element(samples.begin(), samples.end()),
+          static_cast<int>(samples.size()) * batch};
 }
 
 }  // namespace trifecta::bench

@@ -1,5 +1,6 @@
 // Timing for benchmarks: warm up, then repeat until enough time has passed, and report the median (robust
-// to the noise of a shared machine). CUDA work is timed with events on trifecta's stream.
+// to occasional noise) and the minimum (the least disturbed batch, which says more when other jobs keep the
+// machine's cores busy most of the time).
 #pragma once
 
 #include <algorithm>
@@ -14,6 +15,7 @@ namespace trifecta::bench {
 
 struct Timing {
   double median_ms;
+  double min_ms;
   int runs;
 };
 

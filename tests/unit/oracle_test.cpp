@@ -1,6 +1,6 @@
 // The PyTorch oracle: tests/oracle/make_oracle.py (Debian's python3-torch) writes inputs, outputs and
 // gradients of L = sum_k sum(out_k * w_k) for every op family and a small MLP; trifecta must reproduce them
-// in float32. Outputs without a weight w_k (integer indices, updated running statistics) are compared as
+// in float32, on the CPU and (when present) on the GPU. Outputs without a weight w_k (integer indices, updated running statistics) are compared as
 // they are, integers exactly. CTest generates the file first (fixture oracle_generate) and passes its path in
 // TRIFECTA_ORACLE.
 #include <gtest/gtest.h>
@@ -24,12 +24,12 @@ int64_t int_param(const Params& p, const char* key) { return p.at(key, "oracle p
 bool flag(const Params& p, const char* key) { return int_param(p, key) != 0; }
 std::vector<int64_t> ints_param(const Params& p, const char* key) {
   std::vector<int64_t> values;
-  for (const Json& d : p.at(key, "oracle params").as_array("oracle params")) values.push_back(d.as_int("oracle params"));
+  for (const Json& v : p.at(key, "oracle params").as_array("oracle params")) values.push_back(v.as_int("oracle"));
   return values;
 }
 std::vector<int64_t> dims_param(const Params& p) { return ints_param(p, "dims"); }
 bool keepdim(const Params& p) { return p.contains("keepdim") && flag(p, "keepdim"); }
-Size2d pair_param(const Params& p, const char* key) {
+Size2d size2d(const Params& p, const char* key) {
   const std::vector<int64_t> hw = ints_param(p, key);
   return {hw.at(0), hw.at(1)};
 }
@@ -51,7 +51,8 @@ TensorList run_batch_norm(const TensorList& x, const Params& p) {
   if (flag(p, "stats")) running_mean = x.at(next++), running_var = x.at(next++);
   if (flag(p, "affine")) weight = x.at(next++), bias = x.at(next++);
   const bool training = flag(p, "training");
-  const Tensor y = batch_norm(x[0], running_mean, running_var, weight, bias, training, param(p, "momentum"), param(p, "eps"));
+  const Tensor y =
+      batch_norm(x[0], running_mean, running_var, weight, bias, training, param(p, "momentum"), param(p, "eps"));
   if (training && running_mean.defined()) return {y, running_mean, running_var};
   return {y};
 }
@@ -71,6 +72,16 @@ OracleOp binary(Tensor (*f)(const Tensor&, const Tensor&)) {
 }
 OracleOp reduction(Tensor (*f)(const Tensor&, const std::vector<int64_t>&, bool)) {
   return [f](const TensorList& x, const Params& p) { return TensorList{f(x[0], dims_param(p), keepdim(p))}; };
+}
+OracleOp along_dim(Tensor (*f)(const Tensor&, int64_t)) {
+  return [f](const TensorList& x, const Params& p) { return TensorList{f(x[0], int_param(p, "dim"))}; };
+}
+// Ops reading x at an index tensor (x, dim, index), and adding a source at one (x, dim, index, source).
+OracleOp picking(Tensor (*f)(const Tensor&, int64_t, const Tensor&)) {
+  return [f](const TensorList& x, const Params& p) { return TensorList{f(x[0], int_param(p, "dim"), x[1])}; };
+}
+OracleOp scattering(Tensor (*f)(const Tensor&, int64_t, const Tensor&, const Tensor&)) {
+  return [f](const TensorList& x, const Params& p) { return TensorList{f(x[0], int_param(p, "dim"), x[1], x[2])}; };
 }
 
 const std::map<std::string, OracleOp>& oracle_ops() {
@@ -98,40 +109,42 @@ const std::map<std::string, OracleOp>& oracle_ops() {
       {"matmul", [](const TensorList& x, const Params& p) {
          return TensorList{matmul(x[0], p.contains("transpose_b") ? x[1].transpose(-2, -1) : x[1])};
        }},
-      {"softmax", [](const TensorList& x, const Params& p) { return TensorList{softmax(x[0], int_param(p, "dim"))}; }},
-      {"log_softmax", [](const TensorList& x, const Params& p) { return TensorList{log_softmax(x[0], int_param(p, "dim"))}; }},
+      {"softmax", along_dim(&softmax)}, {"log_softmax", along_dim(&log_softmax)},
       {"cross_entropy", [](const TensorList& x, const Params& p) {
          return TensorList{cross_entropy(x[0], x[1], param(p, "smoothing"), int_param(p, "ignore_index"), reduction_param(p))};
        }},
       {"layer_norm", [](const TensorList& x, const Params& p) {
-         return TensorList{layer_norm(x[0], Shape(ints_param(p, "normalized")), optional_input(x, 1), optional_input(x, 2), param(p, "eps"))};
+         const Shape normalized(ints_param(p, "normalized"));
+         return TensorList{layer_norm(x[0], normalized, optional_input(x, 1), optional_input(x, 2), param(p, "eps"))};
        }},
       {"batch_norm", &run_batch_norm},
       {"conv2d", [](const TensorList& x, const Params& p) {
-         return TensorList{conv2d(x[0], x[1], optional_input(x, 2), pair_param(p, "stride"), pair_param(p, "padding"), pair_param(p, "dilation"))};
+         return TensorList{conv2d(x[0], x[1], optional_input(x, 2), size2d(p, "stride"), size2d(p, "padding"),
+                                  size2d(p, "dilation"))};
        }},
       {"conv_transpose2d", [](const TensorList& x, const Params& p) {
-         return TensorList{conv_transpose2d(x[0], x[1], optional_input(x, 2), pair_param(p, "stride"), pair_param(p, "padding"),
-                                            pair_param(p, "output_padding"), pair_param(p, "dilation"))};
+         return TensorList{conv_transpose2d(x[0], x[1], optional_input(x, 2), size2d(p, "stride"), size2d(p, "padding"),
+                                            size2d(p, "output_padding"), size2d(p, "dilation"))};
        }},
       {"max_pool2d", [](const TensorList& x, const Params& p) {
-         return TensorList{max_pool2d(x[0], pair_param(p, "kernel"), pair_param(p, "stride"), pair_param(p, "padding"), pair_param(p, "dilation"))};
+         return TensorList{max_pool2d(x[0], size2d(p, "kernel"), size2d(p, "stride"), size2d(p, "padding"),
+                                      size2d(p, "dilation"))};
        }},
       {"max_pool2d_with_indices", [](const TensorList& x, const Params& p) {
-         auto [values, positions] = max_pool2d_with_indices(x[0], pair_param(p, "kernel"), pair_param(p, "stride"),
-                                                            pair_param(p, "padding"), pair_param(p, "dilation"));
+         auto [values, positions] = max_pool2d_with_indices(x[0], size2d(p, "kernel"), size2d(p, "stride"),
+                                                            size2d(p, "padding"), size2d(p, "dilation"));
          return TensorList{values, positions};
        }},
       {"avg_pool2d", [](const TensorList& x, const Params& p) {
-         return TensorList{avg_pool2d(x[0], pair_param(p, "kernel"), pair_param(p, "stride"), pair_param(p, "padding"), flag(p, "count_include_pad"))};
+         return TensorList{avg_pool2d(x[0], size2d(p, "kernel"), size2d(p, "stride"), size2d(p, "padding"),
+                                      flag(p, "count_include_pad"))};
        }},
       {"embedding", [](const TensorList& x, const Params& p) {
-         return TensorList{embedding(x[0], x[1], p.contains("padding_idx") ? std::optional(int_param(p, "padding_idx")) : std::nullopt)};
+         const auto padding = p.contains("padding_idx") ? std::optional(int_param(p, "padding_idx")) : std::nullopt;
+         return TensorList{embedding(x[0], x[1], padding)};
        }},
-      {"gather", [](const TensorList& x, const Params& p) { return TensorList{gather(x[0], int_param(p, "dim"), x[1])}; }},
-      {"index_select", [](const TensorList& x, const Params& p) { return TensorList{index_select(x[0], int_param(p, "dim"), x[1])}; }},
-      {"index_add", [](const TensorList& x, const Params& p) { return TensorList{index_add(x[0], int_param(p, "dim"), x[1], x[2])}; }},
-      {"scatter_add", [](const TensorList& x, const Params& p) { return TensorList{scatter_add(x[0], int_param(p, "dim"), x[1], x[2])}; }},
+      {"gather", picking(&gather)}, {"index_select", picking(&index_select)},
+      {"index_add", scattering(&index_add)}, {"scatter_add", scattering(&scatter_add)},
       {"concat", [](const TensorList& x, const Params& p) { return TensorList{concat(x, int_param(p, "dim"))}; }},
       {"stack", [](const TensorList& x, const Params& p) { return TensorList{stack(x, int_param(p, "dim"))}; }},
       {"split", [](const TensorList& x, const Params& p) { return split(x[0], ints_param(p, "sizes"), int_param(p, "dim")); }},
@@ -139,7 +152,9 @@ const std::map<std::string, OracleOp>& oracle_ops() {
          const TopkResult top = topk(x[0], int_param(p, "k"), int_param(p, "dim"), flag(p, "largest"));
          return TensorList{top.values, top.indices};
        }},
-      {"dropout", [](const TensorList& x, const Params& p) { return TensorList{dropout(x[0], param(p, "p"), flag(p, "training"))}; }},
+      {"dropout", [](const TensorList& x, const Params& p) {
+         return TensorList{dropout(x[0], param(p, "p"), flag(p, "training"))};
+       }},
       {"mlp", &run_mlp},
   };
   return ops;
@@ -156,16 +171,17 @@ const TensorFile& oracle() {
 
 constexpr Tolerance kOracleTolerance{1e-4, 2e-5};
 
-TEST(Oracle, EveryCaseMatchesPyTorch) {
+// Runs every case of the oracle file on device (inputs copied there) and compares with PyTorch's results.
+void check_every_case(Device device) {
   const Json cases = Json::parse(oracle().metadata.at("cases"), "oracle metadata");
   ASSERT_GT(cases.as_array("cases").size(), 100u);
   for (const Json& c : cases.as_array("cases")) {
     const std::string name = c.at("name", "case").as_string("name"), op = c.at("op", "case").as_string("op");
-    SCOPED_TRACE(name);
+    SCOPED_TRACE(name + " on " + device.str());
     ASSERT_TRUE(oracle_ops().count(op)) << "the oracle has a case for op '" << op << "' that this test cannot run";
     TensorList inputs;
     for (int64_t i = 0; i < c.at("inputs", "case").as_int("inputs"); ++i) {
-      Tensor t = oracle().get(name + "/in" + std::to_string(i)).clone();
+      Tensor t = oracle().get(name + "/in" + std::to_string(i)).clone().to(device);
       if (oracle().has(name + "/grad" + std::to_string(i))) t.requires_grad_();
       inputs.push_back(t);
     }
@@ -179,7 +195,7 @@ TEST(Oracle, EveryCaseMatchesPyTorch) {
       EXPECT_TRUE(tensors_close(outputs[k], expected, tolerance, name + " output " + std::to_string(k)));
       const std::string weight = name + "/w" + std::to_string(k);
       if (!oracle().has(weight)) continue;
-      const Tensor term = sum(mul(outputs[k], oracle().get(weight)));
+      const Tensor term = sum(mul(outputs[k], oracle().get(weight).to(device)));
       loss = loss.defined() ? add(loss, term) : term;
     }
     ASSERT_TRUE(loss.defined()) << name << ": no output carries a gradient";
@@ -191,6 +207,13 @@ TEST(Oracle, EveryCaseMatchesPyTorch) {
       EXPECT_TRUE(tensors_close(inputs[i].grad(), oracle().get(key), kOracleTolerance, name + " gradient " + std::to_string(i)));
     }
   }
+}
+
+TEST(Oracle, EveryCaseMatchesPyTorchOnCpu) { check_every_case(kCPU); }
+
+TEST(Oracle, EveryCaseMatchesPyTorchOnCuda) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
+  check_every_case(kCUDA);
 }
 
 }  // namespace
