@@ -1,8 +1,8 @@
 // The PyTorch oracle: tests/oracle/make_oracle.py (Debian's python3-torch) writes inputs, outputs and
 // gradients of L = sum_k sum(out_k * w_k) for every op family and a small MLP; trifecta must reproduce them
-// in float32, on the CPU and (when present) on the GPU. Outputs without a weight w_k (integer indices, updated running statistics) are compared as
-// they are, integers exactly. CTest generates the file first (fixture oracle_generate) and passes its path in
-// TRIFECTA_ORACLE.
+// in float32, on the CPU and (when present) on the GPU. Outputs without a weight w_k (integer indices,
+// updated running statistics) are compared as they are, integers exactly. CTest generates the file first
+// (fixture oracle_generate) and passes its path in TRIFECTA_ORACLE.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
