@@ -85,6 +85,7 @@ struct EpochBatches::Worker {
   }
 
   void run() {
+    std::exception_ptr error;
     try {
       if (options.shuffle) {
         order = shuffled_order(images.size(0), options.seed, epoch);
@@ -95,8 +96,11 @@ struct EpochBatches::Worker {
       for (int64_t index = first_batch; index < end_batch; ++index)
         if (!queue.push(Produced{assemble(index), nullptr})) return;  // the consumer stopped early
     } catch (...) {
-      queue.push(Produced{Batch{}, std::current_exception()});
+      error = std::current_exception();
     }
+    // Handed over after the catch block has ended, so this thread holds no reference to the exception
+    // object once the consumer has it.
+    if (error) queue.push(Produced{Batch{}, std::move(error)});
     queue.close();
   }
 
@@ -118,24 +122,27 @@ struct EpochBatches::Worker {
     StagingSlot& slot = slots[static_cast<size_t>((index - first_batch) % static_cast<int64_t>(slots.size()))];
     slot.copied.wait();
     if (!slot.images.defined()) {
-      slot.images = empty_pinned(with_rows(images.shape(), options.batch_size), images.dtype());
-      slot.labels = empty_pinned(with_rows(labels.shape(), options.batch_size), labels.dtype());
+      const int64_t capacity = std::min(options.batch_size, images.size(0));
+      slot.images = empty_pinned(with_rows(images.shape(), capacity), images.dtype());
+      slot.labels = empty_pinned(with_rows(labels.shape(), capacity), labels.dtype());
     }
     batch.images = slot.images.narrow(0, 0, rows);
     batch.labels = slot.labels.narrow(0, 0, rows);
     gather_rows(batch.images.raw_data(), images, rows_order, rows);
     gather_rows(batch.labels.raw_data(), labels, rows_order, rows);
     if (options.transform) options.transform(batch);
-    batch.images = upload(batch.images);
-    batch.labels = upload(batch.labels);
+    batch.images = upload(batch.images, slot);
+    batch.labels = upload(batch.labels, slot);
     slot.copied.record();
     return batch;
   }
 
-  // Page-locked and dense: queued on the stream without waiting. Anything else (a transform's new tensor)
-  // takes the ordinary synchronous copy.
-  Tensor upload(const Tensor& host) const {
-    if (!host.storage()->pinned() || !host.is_contiguous()) return host.to(options.device);
+  // The slot's own page-locked buffers are queued on the stream without waiting: the slot's event guards
+  // them. Anything else, a transform's new tensor say, takes the ordinary synchronous copy, since nothing
+  // would keep its memory from being freed and reused while an asynchronous copy still read it.
+  Tensor upload(const Tensor& host, const StagingSlot& slot) const {
+    const bool staged = host.storage() == slot.images.storage() || host.storage() == slot.labels.storage();
+    if (!staged || !host.storage()->pinned() || !host.is_contiguous()) return host.to(options.device);
     Tensor device = empty(host.shape(), {host.dtype(), options.device});
     cuda_backend::copy_to_device_async(device.raw_data(), options.device, host.raw_data(),
                                        static_cast<size_t>(host.numel()) * itemsize(host.dtype()));

@@ -37,8 +37,8 @@ struct DataLoaderOptions {
   Device device = kCPU;     // where batches are delivered
   int prefetch = 2;         // batches prepared ahead of the consumer, 1 to 8
   // Runs on the background thread on each batch while it is still on the host (augmentation, say). It may
-  // change values in place or put new tensors in the batch; new ones that are not page-locked go to the
-  // device with a synchronous copy. An exception it throws comes out of the consumer's next().
+  // change values in place or put new tensors in the batch; new ones go to the device with a synchronous
+  // copy. An exception it throws comes out of the consumer's next().
   std::function<void(Batch&)> transform = nullptr;
 };
 

@@ -133,6 +133,10 @@ TEST(DataLoader, DropLast) {
   // Fewer examples than one batch: no batch at all.
   EXPECT_EQ(DataLoader(toy.images, toy.labels, {.batch_size = 11, .drop_last = true}).batches_per_epoch(), 0);
   EXPECT_TRUE(collect(DataLoader(toy.images, toy.labels, {.batch_size = 11, .drop_last = true}).epoch(0), 0).empty());
+  // A batch size beyond the data is one batch of everything (and allocates only that much).
+  const auto whole = collect(DataLoader(toy.images, toy.labels, {.batch_size = int64_t{1} << 40}).epoch(0), 0);
+  ASSERT_EQ(whole.size(), 1u);
+  EXPECT_EQ(whole[0].size(), 10u);
 }
 
 TEST(DataLoader, ResumingMidEpochSeesTheUninterruptedBatches) {
@@ -283,6 +287,10 @@ TEST(DataLoaderCuda, DeviceBatchesEqualHostBatches) {
   const Batch b = *batches.next();
   EXPECT_EQ(b.images.device(), kCUDA);
   EXPECT_EQ(b.images.to_vector<float>()[0], 64.0f);  // example 32, doubled
+  // Staging buffers hold at most the whole data set, however large the batch size.
+  EpochBatches whole = DataLoader(toy.images, toy.labels, {.batch_size = int64_t{1} << 40, .device = kCUDA}).epoch(0);
+  EXPECT_EQ(whole.next()->labels.size(0), 1001);
+  EXPECT_FALSE(whole.next().has_value());
 }
 
 }  // namespace
