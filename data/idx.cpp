@@ -32,7 +32,7 @@ uint32_t big_endian_u32(const uint8_t* bytes) {
 }
 
 // Reads up to n bytes; fewer only at the end of the data. Afterwards, stream_problem says why it ended early:
-// empty for a clean end of file, else the gzip stream was cut off or is corrupt.
+// empty for a clean end of file, else a cut-off or corrupt gzip stream, or a failed read.
 size_t read_up_to(gzFile file, uint8_t* out, size_t n, std::string& stream_problem) {
   size_t done = 0;
   while (done < n) {
@@ -45,8 +45,10 @@ size_t read_up_to(gzFile file, uint8_t* out, size_t n, std::string& stream_probl
   const char* message = gzerror(file, &code);
   if (code == Z_BUF_ERROR) {
     stream_problem = "the gzip stream is cut off";
+  } else if (code == Z_ERRNO) {
+    stream_problem = std::string("read error: ") + std::strerror(errno);
   } else if (code != Z_OK) {
-    stream_problem = std::string("the gzip stream is corrupt: ") + (code == Z_ERRNO ? std::strerror(errno) : message);
+    stream_problem = std::string("the gzip stream is corrupt: ") + message;
   }
   return done;
 }
