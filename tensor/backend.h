@@ -18,5 +18,28 @@ Allocator& pinned_host_allocator();
 // usable by the destination: host destinations are synchronized, device destinations are stream-ordered.
 void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t nbytes);
 void synchronize();
+// Queues a host-to-device copy from page-locked memory (empty_pinned) on the stream and returns at once;
+// copy_bytes, by contrast, waits, because a pageable source may be freed or overwritten right after it
+// returns. The source must stay unchanged until the copy has run: record a StreamEvent after queueing it
+// and wait on that event before writing to the source again.
+void copy_to_device_async(void* dst, Device dst_device, const void* pinned_src, size_t nbytes);
+
+// A marker in the stream: record() marks the work queued so far, wait() blocks the calling host thread until
+// that work has run. Without the CUDA backend no work is ever queued, so both return at once.
+class StreamEvent {
+ public:
+  StreamEvent() = default;
+  ~StreamEvent();
+  StreamEvent(StreamEvent&& other) noexcept;
+  StreamEvent& operator=(StreamEvent&& other) noexcept;
+  StreamEvent(const StreamEvent&) = delete;
+  StreamEvent& operator=(const StreamEvent&) = delete;
+
+  void record();
+  void wait() const;
+
+ private:
+  void* event_ = nullptr;  // a cudaEvent_t, created by the first record()
+};
 
 }  // namespace trifecta::cuda_backend

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <utility>
 
 #include "tensor/backend.h"
 #include "tensor/caching_allocator.h"
@@ -98,6 +99,42 @@ void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device
 }
 
 void synchronize() { TRIFECTA_CUDA_CHECK(cudaStreamSynchronize(gpu::stream()), "cuda synchronize"); }
+
+void copy_to_device_async(void* dst, Device dst_device, const void* pinned_src, size_t nbytes) {
+  TRIFECTA_CHECK(dst_device.is_cuda(), "asynchronous copy to device", "destination is ", dst_device.str());
+  if (nbytes == 0) return;
+  // From pageable memory cudaMemcpyAsync would stage through a driver buffer and block; from page-locked
+  // memory the copy engine reads the host buffer directly (DMA) while this thread goes on.
+  TRIFECTA_CUDA_CHECK(cudaMemcpyAsync(dst, pinned_src, nbytes, cudaMemcpyHostToDevice, gpu::stream()),
+                      "asynchronous copy to device");
+}
+
+StreamEvent::~StreamEvent() {
+  if (event_) cudaEventDestroy(static_cast<cudaEvent_t>(event_));
+}
+
+StreamEvent::StreamEvent(StreamEvent&& other) noexcept : event_(std::exchange(other.event_, nullptr)) {}
+
+StreamEvent& StreamEvent::operator=(StreamEvent&& other) noexcept {
+  std::swap(event_, other.event_);
+  return *this;
+}
+
+void StreamEvent::record() {
+  if (!event_) {
+    cudaEvent_t created;
+    // Blocking sync puts a waiting thread to sleep instead of spinning on a core (the default), which
+    // matters for a background thread sharing the CPU with the training loop. No timing: cheaper to record.
+    TRIFECTA_CUDA_CHECK(cudaEventCreateWithFlags(&created, cudaEventDisableTiming | cudaEventBlockingSync),
+                        "stream event");
+    event_ = created;
+  }
+  TRIFECTA_CUDA_CHECK(cudaEventRecord(static_cast<cudaEvent_t>(event_), gpu::stream()), "stream event");
+}
+
+void StreamEvent::wait() const {
+  if (event_) TRIFECTA_CUDA_CHECK(cudaEventSynchronize(static_cast<cudaEvent_t>(event_)), "stream event");
+}
 
 }  // namespace cuda_backend
 }  // namespace trifecta

@@ -20,6 +20,13 @@ Allocator& allocator(Device) { not_compiled("cuda allocator"); }
 Allocator& pinned_host_allocator() { not_compiled("pinned host allocator"); }
 void copy_bytes(void*, Device, const void*, Device, size_t) { not_compiled("copy to cuda"); }
 void synchronize() {}
+void copy_to_device_async(void*, Device, const void*, size_t) { not_compiled("copy to cuda"); }
+
+StreamEvent::~StreamEvent() = default;
+StreamEvent::StreamEvent(StreamEvent&&) noexcept = default;
+StreamEvent& StreamEvent::operator=(StreamEvent&&) noexcept = default;
+void StreamEvent::record() {}
+void StreamEvent::wait() const {}
 
 }  // namespace cuda_backend
 }  // namespace trifecta

@@ -63,6 +63,11 @@ StorageImpl::StorageImpl(size_t nbytes, Device device)
   data_ = allocator_->allocate(nbytes);
 }
 
+StorageImpl::StorageImpl(size_t nbytes, Device device, Allocator& allocator, bool pinned)
+    : nbytes_(nbytes), device_(device), allocator_(&allocator), pinned_(pinned) {
+  data_ = allocator_->allocate(nbytes);
+}
+
 StorageImpl::~StorageImpl() { allocator_->deallocate(data_, nbytes_); }
 
 }  // namespace trifecta

@@ -39,7 +39,11 @@ void empty_cache(Device device);
 
 class StorageImpl {
  public:
+  // Memory from the device's own allocator.
   StorageImpl(size_t nbytes, Device device);
+  // Memory from a given allocator; pinned says it is page-locked host memory (see empty_pinned), which
+  // the CUDA runtime can copy from asynchronously.
+  StorageImpl(size_t nbytes, Device device, Allocator& allocator, bool pinned);
   ~StorageImpl();
   StorageImpl(const StorageImpl&) = delete;
   StorageImpl& operator=(const StorageImpl&) = delete;
@@ -47,6 +51,7 @@ class StorageImpl {
   void* data() const { return data_; }
   size_t nbytes() const { return nbytes_; }
   Device device() const { return device_; }
+  bool pinned() const { return pinned_; }
   uint64_t version() const { return version_; }
   void bump_version() { ++version_; }
 
@@ -55,6 +60,7 @@ class StorageImpl {
   size_t nbytes_ = 0;
   Device device_;
   Allocator* allocator_ = nullptr;
+  bool pinned_ = false;
   uint64_t version_ = 0;
 };
 

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "kernels/copy/copy.h"
+#include "tensor/backend.h"
 
 namespace trifecta {
 
@@ -33,14 +34,34 @@ void* Tensor::raw_data() const {
   return static_cast<char*>(storage()->data()) + offset() * static_cast<int64_t>(itemsize(dtype()));
 }
 
-Tensor empty(const Shape& shape, TensorOptions options) {
-  for (int64_t d : shape) TRIFECTA_CHECK(d >= 0, "empty", "negative dimension in shape ", shape.str());
+namespace {
+
+Tensor over_new_storage(Storage storage, const Shape& shape, DType dtype) {
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = make_storage(static_cast<size_t>(shape.numel()) * itemsize(options.dtype), options.device);
+  impl->storage = std::move(storage);
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
-  impl->dtype = options.dtype;
+  impl->dtype = dtype;
   return Tensor(std::move(impl));
+}
+
+size_t dense_bytes(const Shape& shape, DType dtype, const char* op) {
+  for (int64_t d : shape) TRIFECTA_CHECK(d >= 0, op, "negative dimension in shape ", shape.str());
+  return static_cast<size_t>(shape.numel()) * itemsize(dtype);
+}
+
+}  // namespace
+
+Tensor empty(const Shape& shape, TensorOptions options) {
+  const size_t nbytes = dense_bytes(shape, options.dtype, "empty");
+  return over_new_storage(make_storage(nbytes, options.device), shape, options.dtype);
+}
+
+Tensor empty_pinned(const Shape& shape, DType dtype) {
+  const size_t nbytes = dense_bytes(shape, dtype, "empty_pinned");
+  if (!cuda_available()) return over_new_storage(make_storage(nbytes, kCPU), shape, dtype);
+  return over_new_storage(std::make_shared<StorageImpl>(nbytes, kCPU, cuda_backend::pinned_host_allocator(), true),
+                          shape, dtype);
 }
 
 Tensor as_strided(const Tensor& base, const Shape& shape, const Strides& strides, int64_t offset) {

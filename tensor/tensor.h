@@ -127,6 +127,10 @@ void set_data(const Tensor& target, const Tensor& data);
 
 // A new tensor over new, uninitialized storage.
 Tensor empty(const Shape& shape, TensorOptions options = {});
+// A new CPU tensor in page-locked (pinned) host memory when a CUDA device is present, so that
+// cuda_backend::copy_to_device_async can copy from it while the host works on; in plain host memory
+// otherwise. Page-locked memory is scarce (the OS cannot swap it): use it for staging buffers only.
+Tensor empty_pinned(const Shape& shape, DType dtype = DType::Float32);
 // A view over an existing tensor's storage, with no autograd record (autograd views are built on this).
 Tensor as_strided(const Tensor& base, const Shape& shape, const Strides& strides, int64_t offset);
 // Whether a (shape, strides) pair describes a row-major contiguous layout (size-1 dims may have any stride).
