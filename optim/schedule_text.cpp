@@ -49,10 +49,11 @@ std::map<std::string, double> parse_schedule_arguments(const std::string& text, 
     while (std::getline(stream, item, ',')) items.push_back(item);
     if (parts.arguments.back() == ',') items.push_back("");
   }
-  for (const std::string& item : items) {
+  for (size_t i = 0; i < items.size(); ++i) {
+    const std::string& item = items[i];
     const size_t equals = item.find('=');
     if (equals == std::string::npos) {
-      TRIFECTA_CHECK(items.size() == 1 && !keys.empty(), what, "'", item, "' in '", text,
+      TRIFECTA_CHECK(i == 0 && !keys.empty(), what, "'", item, "' in '", text,
                      "' needs a name (key=value; ", parts.kind, " takes ", key_list(keys), ")");
       values[keys.front().name] = parse_number(item, keys.front(), text, what);
       continue;

@@ -3,8 +3,9 @@
 //   kind                      no arguments          "constant"
 //   kind:value                one bare value         "monotonic:5000"
 //   kind:key=value,key=value  named values           "cyclical:T=10000,M=4,R=0.5"
+//   kind:value,key=value      both                   "step:1000,gamma=0.5"
 //
-// A bare value stands for the kind's first key. Every value is a finite number.
+// A bare value (first only) stands for the kind's first key. Every value is a finite number.
 #pragma once
 
 #include <map>

@@ -17,8 +17,7 @@ struct CpuOptimLoop {
   static void run(const char*, const Tensor& param, const Tensor& grad, const std::array<Tensor, S>& state,
                   const F& f) {
     constexpr int N = 2 + static_cast<int>(S);
-    std::array<const Tensor*, N> operands{&param, &grad};
-    for (size_t k = 0; k < S; ++k) operands[2 + k] = &state[k];
+    const std::array<const Tensor*, N> operands = update_operands(param, grad, state);
     const ElementwisePlan<N> plan = make_elementwise_plan<N>(operands);
     if (plan.numel == 0) return;
     T* base[N];

@@ -47,8 +47,7 @@ struct CudaOptimLoop {
                   const F& f) {
     constexpr int N = 2 + static_cast<int>(S);
     constexpr int kBlock = 256;
-    std::array<const Tensor*, N> operands{&param, &grad};
-    for (size_t k = 0; k < S; ++k) operands[2 + k] = &state[k];
+    const std::array<const Tensor*, N> operands = update_operands(param, grad, state);
     const ElementwisePlan<N> plan = make_elementwise_plan<N>(operands);
     if (plan.numel == 0) return;
     OperandPointers<T, N> base;

@@ -141,6 +141,15 @@ using SgdStepKernel = void(const SgdStepArgs& args, const Tensor& param, const T
 using AdamStepKernel = void(const AdamStepArgs& args, const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
                             const Tensor& exp_avg_sq, const Tensor& max_exp_avg_sq);
 
+// The operands of an update loop in order: parameter, gradient, state.
+template <size_t S>
+std::array<const Tensor*, 2 + S> update_operands(const Tensor& param, const Tensor& grad,
+                                                 const std::array<Tensor, S>& state) {
+  return [&]<size_t... K>(std::index_sequence<K...>) {
+    return std::array<const Tensor*, 2 + S>{&param, &grad, &state[K]...};
+  }(std::make_index_sequence<S>{});
+}
+
 // The kernel bodies, shared by both devices as templates over the update loop (optim_cpu.cpp, optim_cuda.cu):
 // Loop::run<T, S>(op, param, grad, state, f) applies f to every element with S state tensors.
 template <class Loop>
