@@ -1,8 +1,6 @@
 // Adam and AdamW: hyperparameter checks, the state dict hooks, and the call of the fused kernel.
 #include "optim/adam.h"
 
-#include <cmath>
-
 #include "optim/functional.h"
 
 namespace trifecta::optim {
@@ -22,9 +20,19 @@ Adam::Adam(std::string type_name, bool decoupled_weight_decay, std::vector<Param
     : Optimizer(std::move(type_name), std::move(groups), options.lr, options.weight_decay),
       decoupled_weight_decay_(decoupled_weight_decay),
       options_(options) {
-  TRIFECTA_CHECK(options.beta1 >= 0.0 && options.beta1 < 1.0, who(), "beta1 must lie in [0, 1), got ", options.beta1);
-  TRIFECTA_CHECK(options.beta2 >= 0.0 && options.beta2 < 1.0, who(), "beta2 must lie in [0, 1), got ", options.beta2);
-  TRIFECTA_CHECK(std::isfinite(options.eps) && options.eps >= 0.0, who(), "invalid eps ", options.eps);
+  check_adam_args(args_for(options.lr, options.weight_decay, 1), who());
+}
+
+AdamStepArgs Adam::args_for(double lr, double weight_decay, int64_t step) const {
+  AdamStepArgs args;
+  args.lr = lr;
+  args.beta1 = options_.beta1;
+  args.beta2 = options_.beta2;
+  args.eps = options_.eps;
+  args.weight_decay = weight_decay;
+  args.decoupled_weight_decay = decoupled_weight_decay_;
+  args.step = step;
+  return args;
 }
 
 AdamW::AdamW(const std::vector<Tensor>& params, const AdamOptions& options) : AdamW(unnamed(params), options) {}
@@ -58,15 +66,8 @@ void Adam::restore_hyperparameters(const std::map<std::string, double>& saved) {
 
 void Adam::update(const Tensor& param, const Tensor& grad, const std::vector<Tensor>& state, int64_t step,
                   const ParamGroup& group) {
-  AdamStepArgs args;
-  args.lr = group.lr;
-  args.beta1 = options_.beta1;
-  args.beta2 = options_.beta2;
-  args.eps = options_.eps;
-  args.weight_decay = group.weight_decay;
-  args.decoupled_weight_decay = decoupled_weight_decay_;
-  args.step = step;
-  adam_step_(param, grad, state[0], state[1], options_.amsgrad ? state[2] : Tensor(), args);
+  adam_step_(param, grad, state[0], state[1], options_.amsgrad ? state[2] : Tensor(),
+             args_for(group.lr, group.weight_decay, step));
 }
 
 }  // namespace trifecta::optim

@@ -11,6 +11,7 @@
 // example). State per parameter: exp_avg (m), exp_avg_sq (v) and, with AMSGrad, max_exp_avg_sq.
 #pragma once
 
+#include "kernels/optim/optim_ops.h"
 #include "optim/optimizer.h"
 
 namespace trifecta::optim {
@@ -45,6 +46,9 @@ class Adam : public Optimizer {
               const ParamGroup& group) override;
 
  private:
+  // The fused step's arguments for a group's lr and weight decay at a parameter's step.
+  AdamStepArgs args_for(double lr, double weight_decay, int64_t step) const;
+
   bool decoupled_weight_decay_;
   AdamOptions options_;  // lr and weight_decay here are the defaults of groups that set none
 };

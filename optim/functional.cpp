@@ -2,6 +2,7 @@
 #include "optim/functional.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <utility>
 #include <vector>
@@ -75,9 +76,31 @@ void check_operands(const char* op, const std::vector<Operand>& operands) {
   }
 }
 
+bool non_negative(double value) { return std::isfinite(value) && value >= 0.0; }
+
 }  // namespace
 
+void check_sgd_args(const SgdStepArgs& args, const std::string& who) {
+  TRIFECTA_CHECK(non_negative(args.lr), who, "invalid learning rate ", args.lr);
+  TRIFECTA_CHECK(non_negative(args.momentum), who, "invalid momentum ", args.momentum);
+  TRIFECTA_CHECK(std::isfinite(args.dampening), who, "invalid dampening ", args.dampening);
+  TRIFECTA_CHECK(non_negative(args.weight_decay), who, "invalid weight decay ", args.weight_decay);
+  TRIFECTA_CHECK(!args.nesterov || (args.momentum > 0.0 && args.dampening == 0.0), who,
+                 "Nesterov momentum needs momentum > 0 and dampening 0 (got momentum ", args.momentum, ", dampening ",
+                 args.dampening, ")");
+}
+
+void check_adam_args(const AdamStepArgs& args, const std::string& who) {
+  TRIFECTA_CHECK(non_negative(args.lr), who, "invalid learning rate ", args.lr);
+  TRIFECTA_CHECK(args.beta1 >= 0.0 && args.beta1 < 1.0, who, "beta1 must lie in [0, 1), got ", args.beta1);
+  TRIFECTA_CHECK(args.beta2 >= 0.0 && args.beta2 < 1.0, who, "beta2 must lie in [0, 1), got ", args.beta2);
+  TRIFECTA_CHECK(non_negative(args.eps), who, "invalid eps ", args.eps);
+  TRIFECTA_CHECK(non_negative(args.weight_decay), who, "invalid weight decay ", args.weight_decay);
+  TRIFECTA_CHECK(args.step >= 1, who, "the step count starts at 1, got ", args.step);
+}
+
 void sgd_step_(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer, const SgdStepArgs& args) {
+  check_sgd_args(args, "sgd_step");
   TRIFECTA_CHECK(momentum_buffer.defined() == (args.momentum != 0.0), "sgd_step",
                  momentum_buffer.defined() ? "a momentum buffer was given but momentum is 0"
                                            : "momentum is nonzero but no momentum buffer was given");
@@ -92,7 +115,7 @@ void sgd_step_(const Tensor& param, const Tensor& grad, const Tensor& momentum_b
 
 void adam_step_(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
                 const Tensor& max_exp_avg_sq, const AdamStepArgs& args) {
-  TRIFECTA_CHECK(args.step >= 1, "adam_step", "the step count starts at 1, got ", args.step);
+  check_adam_args(args, "adam_step");
   std::vector<Operand> operands = {{"parameter", param, true}, {"gradient", grad, false}, {"exp_avg", exp_avg, true},
                                    {"exp_avg_sq", exp_avg_sq, true}};
   if (max_exp_avg_sq.defined()) operands.push_back({"max_exp_avg_sq", max_exp_avg_sq, true});

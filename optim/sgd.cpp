@@ -1,8 +1,6 @@
 // SGD: hyperparameter checks, the state dict hooks, and the call of the fused kernel.
 #include "optim/sgd.h"
 
-#include <cmath>
-
 #include "optim/functional.h"
 
 namespace trifecta::optim {
@@ -13,12 +11,18 @@ SGD::SGD(const NamedTensors& params, const SgdOptions& options)
 
 SGD::SGD(std::vector<ParamGroupOptions> groups, const SgdOptions& options)
     : Optimizer("SGD", std::move(groups), options.lr, options.weight_decay), options_(options) {
-  TRIFECTA_CHECK(std::isfinite(options.momentum) && options.momentum >= 0.0, "SGD", "invalid momentum ",
-                 options.momentum);
-  TRIFECTA_CHECK(std::isfinite(options.dampening), "SGD", "invalid dampening ", options.dampening);
-  TRIFECTA_CHECK(!options.nesterov || (options.momentum > 0.0 && options.dampening == 0.0), "SGD",
-                 "Nesterov momentum needs momentum > 0 and dampening 0 (got momentum ", options.momentum,
-                 ", dampening ", options.dampening, ")");
+  check_sgd_args(args_for(options.lr, options.weight_decay, 1), "SGD");
+}
+
+SgdStepArgs SGD::args_for(double lr, double weight_decay, int64_t step) const {
+  SgdStepArgs args;
+  args.lr = lr;
+  args.momentum = options_.momentum;
+  args.dampening = options_.dampening;
+  args.weight_decay = weight_decay;
+  args.nesterov = options_.nesterov;
+  args.first_step = step == 1;
+  return args;
 }
 
 std::vector<std::string> SGD::state_names() const {
@@ -49,14 +53,7 @@ void SGD::restore_hyperparameters(const std::map<std::string, double>& saved) {
 
 void SGD::update(const Tensor& param, const Tensor& grad, const std::vector<Tensor>& state, int64_t step,
                  const ParamGroup& group) {
-  SgdStepArgs args;
-  args.lr = group.lr;
-  args.momentum = options_.momentum;
-  args.dampening = options_.dampening;
-  args.weight_decay = group.weight_decay;
-  args.nesterov = options_.nesterov;
-  args.first_step = step == 1;
-  sgd_step_(param, grad, state.empty() ? Tensor() : state[0], args);
+  sgd_step_(param, grad, state.empty() ? Tensor() : state[0], args_for(group.lr, group.weight_decay, step));
 }
 
 }  // namespace trifecta::optim

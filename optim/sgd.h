@@ -4,6 +4,7 @@
 // kernels/optim/optim_ops.h). State per parameter: momentum_buffer, when momentum is nonzero.
 #pragma once
 
+#include "kernels/optim/optim_ops.h"
 #include "optim/optimizer.h"
 
 namespace trifecta::optim {
@@ -33,6 +34,9 @@ class SGD : public Optimizer {
               const ParamGroup& group) override;
 
  private:
+  // The fused step's arguments for a group's lr and weight decay at a parameter's step.
+  SgdStepArgs args_for(double lr, double weight_decay, int64_t step) const;
+
   SgdOptions options_;  // lr and weight_decay here are the defaults of groups that set none
 };
 

@@ -336,6 +336,8 @@ TEST(OptimFunctional, RejectsMismatchedOrOverlappingOperands) {
                     "the parameter must be floating");
   const Tensor m = zeros({4}), v = zeros({4});
   EXPECT_ERROR_WITH(optim::adam_step_(p, g, m, v, Tensor(), {.step = 0}), "the step count starts at 1");
+  EXPECT_ERROR_WITH(optim::adam_step_(p, g, m, v, Tensor(), {.beta1 = 1.0}), "adam_step: beta1 must lie in [0, 1)");
+  EXPECT_ERROR_WITH(optim::sgd_step_(p, g, Tensor(), {.lr = std::nan("")}), "sgd_step: invalid learning rate");
   EXPECT_ERROR_WITH(optim::adam_step_(p, g, m, m, Tensor(), {}), "the exp_avg and the exp_avg_sq share memory");
   EXPECT_ERROR_WITH(optim::adam_step_(p, g, m, v, zeros({2, 2}), {}), "the max_exp_avg_sq float32[2, 2] cpu does not match");
   // Disjoint halves of one buffer are fine.
