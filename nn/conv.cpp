@@ -50,9 +50,10 @@ ConvTranspose2d::ConvTranspose2d(int64_t in, int64_t out, Size2d kernel, ConvTra
   };
   TRIFECTA_CHECK(valid_output_padding(opts.output_padding.h, opts.stride.h, opts.dilation.h) &&
                      valid_output_padding(opts.output_padding.w, opts.stride.w, opts.dilation.w),
-                 "ConvTranspose2d", "each output_padding entry must be non-negative and smaller than the stride or the ",
-                 "dilation of its axis, got output_padding (", opts.output_padding.h, ", ", opts.output_padding.w,
-                 ") with stride (", opts.stride.h, ", ", opts.stride.w, ")");
+                 "ConvTranspose2d", "each output_padding entry must be non-negative and smaller than the stride ",
+                 "or the dilation of its axis, got output_padding (", opts.output_padding.h, ", ",
+                 opts.output_padding.w, ") with stride (", opts.stride.h, ", ", opts.stride.w, ") and dilation (",
+                 opts.dilation.h, ", ", opts.dilation.w, ")");
   weight = register_parameter("weight", empty({in, out, kernel.h, kernel.w}));
   if (opts.bias) bias = register_parameter("bias", empty({out}));
   init::default_affine_init_(weight, bias, generator);

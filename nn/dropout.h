@@ -11,7 +11,8 @@ namespace trifecta::nn {
 class Dropout : public UnaryModule {
  public:
   // Masks are drawn from generator (the default generator when null), which must outlive the layer.
-  explicit Dropout(double p = 0.5, Generator* generator = nullptr) : UnaryModule("Dropout"), p(p), generator_(generator) {
+  explicit Dropout(double p = 0.5, Generator* generator = nullptr)
+      : UnaryModule("Dropout"), p(p), generator_(generator) {
     TRIFECTA_CHECK(p >= 0.0 && p <= 1.0, "Dropout", "p must lie in [0, 1], got ", p);
   }
   Tensor forward(const Tensor& x) override { return dropout(x, p, is_training(), generator_); }

@@ -1,6 +1,7 @@
 // Spectral normalization: the power iteration, sigma, and the re-registration of a layer's weight.
 #include "nn/spectral_norm.h"
 
+#include <utility>
 #include <vector>
 
 namespace trifecta::nn {
@@ -21,10 +22,18 @@ Tensor weight_matrix(const Tensor& weight, int64_t dim) {
 // x / max(||x||, eps): torch.nn.functional.normalize for a vector.
 Tensor normalize(const Tensor& x, double eps) { return div(x, maximum(sqrt(sum(square(x))), eps)); }
 
-}  // namespace
+class SpectralNorm : public WeightReparametrization {
+ public:
+  // u and v are the layer's registered buffers (handles to the same tensors, so moves and loads reach them).
+  SpectralNorm(Tensor u, Tensor v, int64_t dim, SpectralNormOptions options)
+      : u_(std::move(u)), v_(std::move(v)), dim_(dim), options_(options) {}
+  Tensor compute(const Tensor& weight, bool training) override;
 
-SpectralNorm::SpectralNorm(Tensor u, Tensor v, int64_t dim, SpectralNormOptions options)
-    : u_(std::move(u)), v_(std::move(v)), dim_(dim), options_(options) {}
+ private:
+  Tensor u_, v_;
+  int64_t dim_;
+  SpectralNormOptions options_;
+};
 
 Tensor SpectralNorm::compute(const Tensor& weight, bool training) {
   const Tensor matrix = weight_matrix(weight, dim_);
@@ -43,6 +52,8 @@ Tensor SpectralNorm::compute(const Tensor& weight, bool training) {
   const Tensor sigma = sum(mul(u, matmul(matrix, v)));
   return div(weight, sigma);
 }
+
+}  // namespace
 
 void apply_spectral_norm(WeightedLayer& layer, SpectralNormOptions options, Generator* generator) {
   const char* name = "spectral_norm";

@@ -28,24 +28,13 @@ struct SpectralNormOptions {
   std::optional<int64_t> dim = std::nullopt;  // default: the layer's output-feature dim
 };
 
-class SpectralNorm : public WeightReparametrization {
- public:
-  // u and v are the layer's registered buffers (handles to the same tensors).
-  SpectralNorm(Tensor u, Tensor v, int64_t dim, SpectralNormOptions options);
-  Tensor compute(const Tensor& weight, bool training) override;
-
- private:
-  Tensor u_, v_;
-  int64_t dim_;
-  SpectralNormOptions options_;
-};
-
 // Reparametrizes layer's weight in place: renames the parameter weight -> weight_orig, registers u and v
-// (drawn from N(0, 1) with generator, or the default one when null, then normalized) and installs
-// SpectralNorm. Returns the layer, so layers can be built inline:
-//     seq.push_back(nn::spectral_norm(std::make_shared<nn::Conv2d>(3, 64, 4)));
+// (drawn from N(0, 1) with generator, or the default one when null, then normalized) and installs the
+// reparametrization that computes W / sigma on every forward.
 void apply_spectral_norm(WeightedLayer& layer, SpectralNormOptions options = {}, Generator* generator = nullptr);
 
+// The same on a shared layer, which it returns so that layers can be built inline:
+//     seq.push_back(nn::spectral_norm(std::make_shared<nn::Conv2d>(3, 64, 4)));
 template <class Layer>
 std::shared_ptr<Layer> spectral_norm(std::shared_ptr<Layer> layer, SpectralNormOptions options = {},
                                      Generator* generator = nullptr) {

@@ -3,7 +3,7 @@
 
 namespace trifecta::nn {
 
-Tensor WeightedLayer::effective_weight() const {
+Tensor WeightedLayer::effective_weight() {
   return reparametrization_ ? reparametrization_->compute(weight, is_training()) : weight;
 }
 

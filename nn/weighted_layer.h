@@ -31,8 +31,9 @@ class WeightedLayer : public UnaryModule {
   // ConvTranspose2d's [in, out, kh, kw].
   virtual int64_t output_dim() const { return 0; }
 
-  // What forward multiplies by: weight itself, or what the reparametrization computes from it.
-  Tensor effective_weight() const;
+  // What forward multiplies by: weight itself, or what the reparametrization computes from it (which may
+  // update the reparametrization's state, as spectral norm's power iteration does in training).
+  Tensor effective_weight();
   // Installs a reparametrization (one per layer; a second is an error).
   void reparametrize_weight(std::unique_ptr<WeightReparametrization> reparametrization);
   bool weight_is_reparametrized() const { return reparametrization_ != nullptr; }

@@ -2,7 +2,8 @@
 spec that tests/unit/nn_golden_test.cpp builds the same way in trifecta. Per layer case it stores the state
 dict under PyTorch's names (random values, so affine parameters and running statistics are not trivial),
 the input, the output, loss weights w, the gradients of L = sum(out * w) with respect to the input and every
-parameter, the state dict's key order, and the state dict after the forward (batch norm's running statistics, spectral norm's u and v).
+parameter, the state dict's key order, and the state dict after the forward (batch norm's running
+statistics, spectral norm's u and v).
 Loss cases store their inputs, output, w and input gradients. Everything is float32. Run with Debian's
 python3-torch:
 

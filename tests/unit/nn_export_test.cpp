@@ -23,8 +23,8 @@ std::shared_ptr<nn::Sequential> image_network(Generator& g) {
   net->push_back(std::make_shared<nn::Conv2d>(1, 4, 3, nn::Conv2dOptions{.stride = 2, .padding = 1}, &g));
   net->push_back(std::make_shared<nn::BatchNorm2d>(4));
   net->push_back(std::make_shared<nn::LeakyReLU>(0.2));
-  net->push_back(nn::spectral_norm(std::make_shared<nn::Conv2d>(4, 6, 3, nn::Conv2dOptions{.stride = 2, .padding = 1}, &g),
-                                   {}, &g));
+  net->push_back(nn::spectral_norm(
+      std::make_shared<nn::Conv2d>(4, 6, 3, nn::Conv2dOptions{.stride = 2, .padding = 1}, &g), {}, &g));
   net->push_back(std::make_shared<nn::ELU>());
   net->push_back(std::make_shared<nn::Flatten>());
   net->push_back(std::make_shared<nn::Linear>(24, 8, true, &g));
@@ -32,7 +32,8 @@ std::shared_ptr<nn::Sequential> image_network(Generator& g) {
   net->push_back(std::make_shared<nn::GELU>(true));
   net->push_back(std::make_shared<nn::Unflatten>(1, std::vector<int64_t>{2, 2, 2}));
   net->push_back(nn::spectral_norm(
-      std::make_shared<nn::ConvTranspose2d>(2, 3, 4, nn::ConvTranspose2dOptions{.stride = 2, .padding = 1}, &g), {}, &g));
+      std::make_shared<nn::ConvTranspose2d>(2, 3, 4, nn::ConvTranspose2dOptions{.stride = 2, .padding = 1}, &g), {},
+      &g));
   net->push_back(std::make_shared<nn::BatchNorm2d>(3, nn::BatchNormOptions{.momentum = std::nullopt}));
   net->push_back(std::make_shared<nn::SiLU>());
   net->push_back(std::make_shared<nn::Flatten>());

@@ -217,7 +217,8 @@ TEST(NnGolden, EveryLossMatchesPyTorch) {
       const std::string key = name + "/grad" + std::to_string(i);
       if (!golden().has(key)) continue;
       ASSERT_TRUE(inputs[i].grad().defined()) << "input " << i << " got no gradient";
-      EXPECT_TRUE(tensors_close(inputs[i].grad(), golden().get(key), kGoldenTolerance, name + " gradient " + std::to_string(i)));
+      EXPECT_TRUE(tensors_close(inputs[i].grad(), golden().get(key), kGoldenTolerance,
+                                name + " gradient " + std::to_string(i)));
     }
   }
 }

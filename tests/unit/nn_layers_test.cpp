@@ -38,7 +38,8 @@ TEST(NnLinear, ShapesNamesAndErrors) {
   // y = x W^T + b.
   const Tensor x = rand({2, 4});
   const std::vector<float> y = layer.forward(x).to_vector<float>();
-  const std::vector<float> xv = x.to_vector<float>(), w = layer.weight.to_vector<float>(), b = layer.bias.to_vector<float>();
+  const std::vector<float> xv = x.to_vector<float>(), w = layer.weight.to_vector<float>();
+  const std::vector<float> b = layer.bias.to_vector<float>();
   for (int i = 0; i < 2; ++i)
     for (int o = 0; o < 3; ++o) {
       double expected = b[o];

@@ -18,7 +18,8 @@ std::vector<double> values(const Tensor& t) { return t.to(DType::Float64).to_vec
 void expect_values(const Tensor& actual, const std::vector<double>& expected, double tol, const char* what) {
   const std::vector<double> a = values(actual);
   ASSERT_EQ(a.size(), expected.size()) << what;
-  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], expected[i], tol * (1 + std::abs(expected[i]))) << what << " " << i;
+  for (size_t i = 0; i < a.size(); ++i)
+    EXPECT_NEAR(a[i], expected[i], tol * (1 + std::abs(expected[i]))) << what << " " << i;
 }
 
 double total(const std::vector<double>& v) {
