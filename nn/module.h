@@ -48,8 +48,8 @@ class Module {
   // One line per module, indented by depth: "enc (Sequential)", "  0 (Conv2d) weight[32, 1, 4, 4] ...".
   std::string describe() const;
 
- protected:
-  // Registration, called from constructors. Returns the stored handle; keep it as a member.
+  // Registration, called from constructors (public, as in PyTorch, so that wrappers such as spectral norm
+  // can re-register a module's tensors). Returns the stored handle; keep it as a member.
   Tensor register_parameter(const std::string& name, const Tensor& value);
   Tensor register_buffer(const std::string& name, const Tensor& value);
   template <class M>
