@@ -32,3 +32,22 @@ def save(path, tensors, metadata=None):
         out.write(text)
         for blob in blobs:
             out.write(blob)
+
+
+_NUMPY = {name: dtype for dtype, name in _DTYPES.items()}
+
+
+def load(path):
+    """Reads a safetensors file into ({name: numpy array}, metadata)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    (length,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + length])
+    metadata = header.pop("__metadata__", {})
+    base = 8 + length
+    tensors = {}
+    for name, entry in header.items():
+        begin, end = entry["data_offsets"]
+        array = np.frombuffer(data[base + begin:base + end], dtype=_NUMPY[entry["dtype"]])
+        tensors[name] = array.reshape(entry["shape"]).copy()
+    return tensors, metadata

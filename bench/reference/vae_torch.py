@@ -1,0 +1,160 @@
+"""The PyTorch twin of trifecta's VAE (models/vae/vae.cpp): the same networks with the same parameter names,
+started from trifecta's initial weights (<trifecta out>/init.safetensors), trained on the same batches in
+the same order (the Philox Fisher-Yates of data/epoch_order.cpp) with the same reparameterization noise
+(trifecta's Philox normals) and torch.optim.Adam. Prints one JSON line with ms/step, images/s, peak memory
+and the test negative ELBO.
+
+    /usr/bin/python3 bench/reference/vae_torch.py --init runs/vae/init.safetensors --steps 200 ...
+"""
+import argparse
+import gzip
+import json
+import math
+import os
+import resource
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "oracle"))
+import philox  # noqa: E402
+import safetensors_np  # noqa: E402
+
+NOISE_XOR = 0x9E3779B97F4A7C15
+EVAL_XOR = 0xD1B54A32D192ED03
+
+
+def load_split(directory, split, limit):
+    prefix = "train" if split == "train" else "t10k"
+    with gzip.open(os.path.join(directory, f"{prefix}-images-idx3-ubyte.gz")) as f:
+        data = f.read()
+    count = int.from_bytes(data[4:8], "big")
+    images = np.frombuffer(data, dtype=np.uint8, offset=16).reshape(count, 1, 28, 28)
+    if limit >= 0:
+        images = images[:limit]
+    return torch.from_numpy(images.astype(np.float32) / 255.0)
+
+
+def build(architecture, likelihood, latent, hidden):
+    model = nn.Module()
+    if architecture == "conv":
+        model.enc = nn.Sequential(nn.Conv2d(1, 32, 4, 2, 1), nn.ReLU(), nn.Conv2d(32, 64, 4, 2, 1), nn.ReLU(),
+                                  nn.Flatten(), nn.Linear(64 * 7 * 7, hidden), nn.ReLU(), nn.Linear(hidden, 2 * latent))
+        model.dec = nn.Sequential(nn.Linear(latent, hidden), nn.ReLU(), nn.Linear(hidden, 64 * 7 * 7), nn.ReLU(),
+                                  nn.Unflatten(1, (64, 7, 7)), nn.ConvTranspose2d(64, 32, 4, 2, 1), nn.ReLU(),
+                                  nn.ConvTranspose2d(32, 1, 4, 2, 1))
+    else:
+        model.enc = nn.Sequential(nn.Flatten(), nn.Linear(784, 2 * hidden), nn.ReLU(), nn.Linear(2 * hidden, hidden),
+                                  nn.ReLU(), nn.Linear(hidden, 2 * latent))
+        model.dec = nn.Sequential(nn.Linear(latent, hidden), nn.ReLU(), nn.Linear(hidden, 2 * hidden), nn.ReLU(),
+                                  nn.Linear(2 * hidden, 784), nn.Unflatten(1, (1, 28, 28)))
+    if likelihood == "gaussian":
+        model.log_gamma = nn.Parameter(torch.zeros(()))
+    return model
+
+
+class Noise:
+    """trifecta's Generator: (seed, offset), each draw of n numbers advancing the offset by n."""
+
+    def __init__(self, seed):
+        self.seed, self.offset = seed, 0
+
+    def randn(self, shape, device):
+        n = math.prod(shape)
+        values = philox.normal(n, self.seed, self.offset)
+        self.offset += n
+        return torch.from_numpy(values.astype(np.float32)).reshape(shape).to(device)
+
+
+def negative_elbo_terms(model, x, likelihood, latent, noise):
+    stats = model.enc(x)
+    mu, logvar = stats[:, :latent], stats[:, latent:]
+    z = mu + torch.exp(0.5 * logvar) * noise.randn(mu.shape, x.device)
+    decoded = model.dec(z)
+    if likelihood == "bernoulli":
+        recon = F.binary_cross_entropy_with_logits(decoded, x, reduction="none").sum(dim=(1, 2, 3))
+    else:
+        gamma = torch.exp(model.log_gamma)
+        mean = torch.sigmoid(decoded)
+        per_pixel = (x - mean) ** 2 / (2 * gamma ** 2) + model.log_gamma + 0.5 * math.log(2 * math.pi)
+        recon = per_pixel.flatten(1).sum(1)
+    kl = 0.5 * (mu ** 2 + torch.exp(logvar) - 1 - logvar).sum(1)
+    return recon, kl
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--init", required=True, help="trifecta's init.safetensors")
+    parser.add_argument("--architecture", default="conv")
+    parser.add_argument("--likelihood", default="bernoulli")
+    parser.add_argument("--latent", type=int, default=16)
+    parser.add_argument("--hidden", type=int, default=256)
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--data-dir", default=os.environ.get("TRIFECTA_FASHION_MNIST", "/usr/share/datasets/fashion-mnist"))
+    parser.add_argument("--train-limit", type=int, default=-1)
+    parser.add_argument("--test-limit", type=int, default=-1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+
+    model = build(args.architecture, args.likelihood, args.latent, args.hidden)
+    weights, _ = safetensors_np.load(args.init)
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()}, strict=True)
+    model.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    train = load_split(args.data_dir, "train", args.train_limit)
+    test = load_split(args.data_dir, "test", args.test_limit)
+    noise = Noise(args.seed ^ NOISE_XOR)
+    batches_per_epoch = train.shape[0] // args.batch_size
+
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    step, epoch, losses, step_times = 0, 0, [], []
+    while step < args.steps:
+        order = torch.from_numpy(philox.shuffled_order(train.shape[0], args.seed, epoch))
+        for b in range(batches_per_epoch):
+            if step == args.steps:
+                break
+            x = train[order[b * args.batch_size:(b + 1) * args.batch_size]].to(device)
+            t0 = time.perf_counter()
+            recon, kl = negative_elbo_terms(model, x, args.likelihood, args.latent, noise)
+            loss = recon.mean() + kl.mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            step_times.append(time.perf_counter() - t0)
+            losses.append(loss.item())
+            step += 1
+        epoch += 1
+
+    eval_noise = Noise(args.seed ^ EVAL_XOR)
+    total = 0.0
+    with torch.no_grad():
+        for start in range(0, test.shape[0], 500):
+            recon, kl = negative_elbo_terms(model, test[start:start + 500].to(device), args.likelihood, args.latent,
+                                            eval_noise)
+            total += (recon + kl).sum().item()
+    steady = sorted(step_times[min(5, len(step_times) - 1):])
+    ms = 1e3 * steady[len(steady) // 2]
+    peak = (torch.cuda.max_memory_allocated() if device.type == "cuda"
+            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    print(json.dumps({"impl": "pytorch", "ms_per_step": ms, "images_per_second": args.batch_size / ms * 1e3,
+                      "peak_memory_bytes": peak, "test_negative_elbo": total / test.shape[0],
+                      "final_loss": losses[-1], "losses": losses[:20], "torch": torch.__version__}))
+
+
+if __name__ == "__main__":
+    main()

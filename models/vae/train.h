@@ -1,0 +1,35 @@
+// Training, evaluation and image output for the VAE binary (models/vae/main.cpp). Kept apart from the CLI
+// so tests can drive a run directly.
+#pragma once
+
+#include <string>
+
+#include "models/common/flags.h"
+#include "models/vae/vae.h"
+
+namespace trifecta::vae {
+
+// Registers every flag the vae subcommands read (defaults give the README's main job).
+void add_flags(Flags& flags);
+
+// train: trains from scratch or (--resume) from <out>/checkpoint.safetensors, writing metrics.jsonl,
+// checkpoints, samples.png and reconstructions.png to --out, and returns the test negative ELBO.
+double train(const Flags& flags);
+
+struct Evaluation {
+  double negative_elbo;  // nats per image, averaged over the test images
+  double iwae_nll;       // -log p(x) by importance weighting with k samples, nats per image
+  double reconstruction, kl;
+  int64_t images;
+};
+// eval: loads the checkpoint in --out and evaluates it on the test set.
+Evaluation evaluate(Vae& model, const Flags& flags, int64_t k);
+Evaluation evaluate_checkpoint(const Flags& flags);
+
+// sample / reconstruct: load the checkpoint and write <out>/samples.png or <out>/reconstructions.png.
+void write_samples(Vae& model, const std::string& path, int64_t count, uint64_t seed);
+void write_reconstructions(Vae& model, const Tensor& images, const std::string& path);
+void sample_from_checkpoint(const Flags& flags);
+void reconstruct_from_checkpoint(const Flags& flags);
+
+}  // namespace trifecta::vae
