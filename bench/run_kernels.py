@@ -14,6 +14,9 @@ import os
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference"))
+from torch_env import torch_env  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 BANDWIDTH_TARGET = 0.8  # memory-bound kernels on a GPU: at least this fraction of device-to-device copy bandwidth
 
@@ -102,7 +105,7 @@ def main():
     torch_script = (f"import torch; torch.set_num_threads({args.threads}); import runpy, sys; "
                     f"sys.argv = ['torch_kernels.py', {args.cases!r}, {args.device!r}]; "
                     f"runpy.run_path({os.path.join(HERE, 'reference', 'torch_kernels.py')!r}, run_name='__main__')")
-    theirs = run_lines([args.python, "-c", torch_script], env)
+    theirs = run_lines([args.python, "-c", torch_script], torch_env(args.threads, env))
     check_twins(ours, theirs)
     peer = {(r["op"], r["shape"], r["device"]): r for r in theirs}
     with open(args.cases) as cases:

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 
 namespace trifecta {
@@ -35,7 +36,7 @@ void ProgressBar::update(int64_t step, int64_t items, const std::vector<std::pai
   int n = std::snprintf(buffer, sizeof buffer, "[%s] %lld/%lld", bar.c_str(), static_cast<long long>(step),
                         static_cast<long long>(total_steps_));
   for (const auto& [name, value] : values)
-    if (n < static_cast<int>(sizeof buffer))
+    if (!std::isnan(value) && n < static_cast<int>(sizeof buffer))  // NaN: not measured yet
       n += std::snprintf(buffer + n, sizeof buffer - n, "  %s %.4g", name.c_str(), value);
   if (n < static_cast<int>(sizeof buffer))
     std::snprintf(buffer + n, sizeof buffer - n, "  %.0f %s/s  ETA %d:%02d", rate, unit_.c_str(),
