@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake libgtest-dev libopenblas-dev libopenblas0-openmp zlib1g-dev
-          python3-torch python3-numpy dataset-fashion-mnist)
+          python3-torch python3-numpy python3-pip dataset-fashion-mnist)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -26,5 +26,11 @@ fi
 
 build_dir="${1:-build}"
 shift || true
+# safetensors (PyPI; not in Debian) lets the tests open trifecta's checkpoints the way PyTorch users do. It
+# goes into the build folder, beside nothing of the system's.
+if ! PYTHONPATH="$build_dir/python" /usr/bin/python3 -c "import safetensors.torch" >/dev/null 2>&1; then
+  /usr/bin/python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-deps --target "$build_dir/python" \
+    "safetensors==0.4.5"
+fi
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
 cmake --build "$build_dir" -j"$(nproc)"
