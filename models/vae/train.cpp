@@ -35,7 +35,9 @@ std::string checkpoint_path(const Flags& flags) {
 }
 
 Device parse_device(const Flags& flags) {
-  const Device device = Device::parse(flags.get_string("device"));
+  const std::string name = flags.get_string("device");
+  if (name == "auto") return cuda_available() ? kCUDA : kCPU;
+  const Device device = Device::parse(name);
   if (device.is_cuda())
     TRIFECTA_CHECK(cuda_available(), "vae --device",
                    cuda_compiled() ? "cuda was asked for but no CUDA device is visible"
@@ -81,7 +83,7 @@ Tensor first_images(const Tensor& images, int64_t n) { return images.narrow(0, 0
 }  // namespace
 
 void add_flags(Flags& flags) {
-  flags.add_string("device", "cpu", "cpu or cuda");
+  flags.add_string("device", "auto", "cpu, cuda, or auto (cuda when a GPU is visible)");
   flags.add_string("architecture", "conv", "conv or mlp");
   flags.add_string("likelihood", "bernoulli", "bernoulli (logits) or gaussian (learned scalar gamma)");
   flags.add_int("latent", 16, "latent dimensions");
