@@ -115,7 +115,7 @@ TEST(VaeTrain, GaussianDecoderLearnsItsScale) {
 // The threshold comes from the PyTorch twin trained from the same initial weights on the same batches with the
 // same noise (Debian's torch 1.13, 2026-11-21):
 //   ./build/bin/vae train --steps 150 --batch-size 64 --train-limit 2048 --test-limit 1000 --seed 3 --out /tmp/t
-//   /usr/bin/python3 bench/reference/vae_torch.py --init /tmp/t/init.safetensors --steps 150 --batch-size 64 \
+//   /usr/bin/python3 bench/reference/vae_torch.py --init /tmp/t/init.safetensors --steps 150 --batch-size 64
 //       --train-limit 2048 --test-limit 1000 --seed 3
 // which reached 297.28 nats; the issue asks trifecta to be within 1 nat of its twin.
 constexpr double kTwinTestNegativeElbo = 297.28;
