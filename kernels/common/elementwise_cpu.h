@@ -17,10 +17,16 @@ namespace trifecta {
 namespace detail {
 
 // Inner loop over n elements: a dense loop when every stride is 1, a loop with the scalar hoisted for
-// "tensor op scalar", and the general strided loop otherwise.
+// "tensor op scalar", and the general strided loop otherwise. Flattened (every call inside inlined,
+// recursively): a call left in the loop, such as gelu's to its formula when the inliner judges it too
+// large, would keep the loop from vectorizing.
 template <class Out, class... In, class F, size_t... K>
-inline void elementwise_row(Out* out, int64_t out_stride, const std::tuple<const In*...>& in,
-                            const int64_t* in_strides, int64_t n, const F& f, std::index_sequence<K...>) {
+[[gnu::flatten]] inline void elementwise_row(Out* out, int64_t out_stride, const std::tuple<const In*...>& in,
+                            const int64_t* in_strides, int64_t n, const F& f_in, std::index_sequence<K...>) {
+  // A local copy of the functor: its parameters (gelu's `approximate`, a slope) then cannot alias out, so
+  // the compiler keeps them in registers and can unswitch the loop on them, where reading them through
+  // the reference would have to be redone after every store and would keep the loop from vectorizing.
+  const F f = f_in;
   const bool contiguous = out_stride == 1 && ((in_strides[K] == 1) && ...);
   if (contiguous) {
     for (int64_t i = 0; i < n; ++i) out[i] = convert<Out>(f(convert<compute_t<In>>(std::get<K>(in)[i])...));

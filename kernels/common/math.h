@@ -30,9 +30,9 @@ TRIFECTA_MATH_UNARY(floor, floorf, floor)
 #define TRIFECTA_MATH_UNARY_VECTORIZED(name, ffun, dfun)        \
   TRIFECTA_HD inline float name(float x) { return ::ffun(x); } \
   TRIFECTA_HD inline double name(double x) { return ::dfun(x); }
-#else
-#define TRIFECTA_MATH_UNARY_VECTORIZED(name, ffun, dfun)           \
-  TRIFECTA_HD inline float name(float x) { return vmath::name(x); } \
+#else  // always inlined, like vmath itself, so that loops calling them vectorize
+#define TRIFECTA_MATH_UNARY_VECTORIZED(name, ffun, dfun)                                \
+  [[gnu::always_inline]] TRIFECTA_HD inline float name(float x) { return vmath::name(x); } \
   TRIFECTA_HD inline double name(double x) { return ::dfun(x); }
 #endif
 TRIFECTA_MATH_UNARY_VECTORIZED(exp, expf, exp)

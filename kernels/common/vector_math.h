@@ -29,10 +29,15 @@
 
 namespace trifecta::vmath {
 
+// Always inlined: a call left in a loop stops it vectorizing, and in a translation unit that instantiates
+// hundreds of loops (kernels/elementwise/unary_cpu.cpp) the inliner's growth limits would otherwise keep
+// some calls out of line.
+#define TRIFECTA_VMATH_INLINE [[gnu::always_inline]] inline
+
 namespace detail {
 
 // a * b + c, fused where the target has FMA (one rounding, and one instruction), else two roundings.
-inline float mul_add(float a, float b, float c) {
+TRIFECTA_VMATH_INLINE float mul_add(float a, float b, float c) {
 #if defined(__FMA__)
   return std::fma(a, b, c);
 #else
@@ -40,11 +45,11 @@ inline float mul_add(float a, float b, float c) {
 #endif
 }
 
-inline float bits_to_float(uint32_t u) { return std::bit_cast<float>(u); }
-inline uint32_t float_to_bits(float f) { return std::bit_cast<uint32_t>(f); }
+TRIFECTA_VMATH_INLINE float bits_to_float(uint32_t u) { return std::bit_cast<float>(u); }
+TRIFECTA_VMATH_INLINE uint32_t float_to_bits(float f) { return std::bit_cast<uint32_t>(f); }
 
 // 2^n for integer n in [-126, 127], built in the exponent field.
-inline float exp2i(int32_t n) { return bits_to_float(static_cast<uint32_t>(n + 127) << 23); }
+TRIFECTA_VMATH_INLINE float exp2i(int32_t n) { return bits_to_float(static_cast<uint32_t>(n + 127) << 23); }
 
 }  // namespace detail
 
@@ -53,7 +58,7 @@ inline float exp2i(int32_t n) { return bits_to_float(static_cast<uint32_t>(n + 1
 // exact and r carries no rounding error of its own. 2^n is applied as two factors 2^(n/2) 2^(n - n/2),
 // each a normal float for every n in [-150, 128], so the product overflows to inf and underflows
 // through the subnormals to 0 exactly where e^x does, with one rounding at the end.
-inline float exp(float x) {
+TRIFECTA_VMATH_INLINE float exp(float x) {
   using namespace detail;
   // Beyond these, e^x is inf or 0 whatever x is; clamping keeps n in range (and NaN passes through).
   const float xc = x > 89.0f ? 89.0f : (x < -104.0f ? -104.0f : x);
@@ -78,7 +83,7 @@ inline float exp(float x) {
 // Natural logarithm. x = 2^e m with m in [sqrt(1/2), sqrt(2)), so log x = e ln 2 + log(1 + f) with
 // f = m - 1 in [-0.29, 0.41], and log(1 + f) = f - f^2/2 + f^3 Q(f) with Q of degree 7. Subnormal x are
 // scaled by 2^23 first.
-inline float log(float x) {
+TRIFECTA_VMATH_INLINE float log(float x) {
   using namespace detail;
   // Every test is on the bits, as integers. The compiler may turn selects into branches and back; it only
   // turns them back (if-conversion, which vectorization needs) when no operation inside could raise a
@@ -116,7 +121,7 @@ inline float log(float x) {
 // Hyperbolic tangent. Small |x| < 0.625: x + x^3 S(x^2) with S of degree 4. Otherwise
 // tanh|x| = 1 - 2 / (e^(2|x|) + 1), where the subtraction loses no accuracy (the result is above 0.55)
 // and e^(2|x|) = inf gives exactly 1. The sign is put back last.
-inline float tanh(float x) {
+TRIFECTA_VMATH_INLINE float tanh(float x) {
   using namespace detail;
   const float a = std::fabs(x);
   const float z = x * x;
@@ -135,7 +140,7 @@ inline float tanh(float x) {
 // R(t) = erfc(1/t) e^(1/t^2) is smooth on [1/4, 1] (about t / sqrt(pi) for small t) and R of degree 7
 // fits it; the rounding of x^2 costs at most x^2 2^-24 of the small term e^(-x^2) R. From |x| = 4 on,
 // erf rounds to +-1 in float32.
-inline float erf(float x) {
+TRIFECTA_VMATH_INLINE float erf(float x) {
   using namespace detail;
   const float a = std::fabs(x);
   const float z = x * x;
@@ -160,5 +165,7 @@ inline float erf(float x) {
   const float large = std::copysign(1.0f - exp(-ac * ac) * r, x);
   return a < 1.0f ? small : large;
 }
+
+#undef TRIFECTA_VMATH_INLINE
 
 }  // namespace trifecta::vmath
