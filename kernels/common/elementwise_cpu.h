@@ -17,7 +17,7 @@ namespace trifecta {
 namespace detail {
 
 // Inner loop over n elements: a dense loop when every stride is 1, a loop with the scalar hoisted for
-// "tensor op scalar", and the general strided loop otherwise. Flattened (every call inside inlined,
+// "tensor op scalar" and "scalar op tensor", and the general strided loop otherwise. Flattened (every call inside inlined,
 // recursively): a call left in the loop, such as gelu's to its formula when the inliner judges it too
 // large, would keep the loop from vectorizing.
 template <class Out, class... In, class F, size_t... K>
@@ -33,12 +33,18 @@ template <class Out, class... In, class F, size_t... K>
     return;
   }
   if constexpr (sizeof...(In) == 2) {  // tensor op scalar, scalar op tensor
+    using A = std::tuple_element_t<0, std::tuple<In...>>;
+    using B = std::tuple_element_t<1, std::tuple<In...>>;
     if (out_stride == 1 && in_strides[0] == 1 && in_strides[1] == 0) {
-      using A = std::tuple_element_t<0, std::tuple<In...>>;
-      using B = std::tuple_element_t<1, std::tuple<In...>>;
       const A* a = std::get<0>(in);
       const compute_t<B> b = convert<compute_t<B>>(*std::get<1>(in));
       for (int64_t i = 0; i < n; ++i) out[i] = convert<Out>(f(convert<compute_t<A>>(a[i]), b));
+      return;
+    }
+    if (out_stride == 1 && in_strides[0] == 0 && in_strides[1] == 1) {
+      const compute_t<A> a = convert<compute_t<A>>(*std::get<0>(in));
+      const B* b = std::get<1>(in);
+      for (int64_t i = 0; i < n; ++i) out[i] = convert<Out>(f(a, convert<compute_t<B>>(b[i])));
       return;
     }
   }
