@@ -17,22 +17,34 @@ namespace trifecta {
 namespace detail {
 
 // Inner loop over n elements: a dense loop when every stride is 1, a loop with the scalar hoisted for
-// "tensor op scalar", and the general strided loop otherwise.
+// "tensor op scalar" and "scalar op tensor", and the general strided loop otherwise. Flattened (every call inside inlined,
+// recursively): a call left in the loop, such as gelu's to its formula when the inliner judges it too
+// large, would keep the loop from vectorizing.
 template <class Out, class... In, class F, size_t... K>
-inline void elementwise_row(Out* out, int64_t out_stride, const std::tuple<const In*...>& in,
-                            const int64_t* in_strides, int64_t n, const F& f, std::index_sequence<K...>) {
+[[gnu::flatten]] inline void elementwise_row(Out* out, int64_t out_stride, const std::tuple<const In*...>& in,
+                            const int64_t* in_strides, int64_t n, const F& f_in, std::index_sequence<K...>) {
+  // A local copy of the functor: its parameters (gelu's `approximate`, a slope) then cannot alias out, so
+  // the compiler keeps them in registers and can unswitch the loop on them, where reading them through
+  // the reference would have to be redone after every store and would keep the loop from vectorizing.
+  const F f = f_in;
   const bool contiguous = out_stride == 1 && ((in_strides[K] == 1) && ...);
   if (contiguous) {
     for (int64_t i = 0; i < n; ++i) out[i] = convert<Out>(f(convert<compute_t<In>>(std::get<K>(in)[i])...));
     return;
   }
   if constexpr (sizeof...(In) == 2) {  // tensor op scalar, scalar op tensor
+    using A = std::tuple_element_t<0, std::tuple<In...>>;
+    using B = std::tuple_element_t<1, std::tuple<In...>>;
     if (out_stride == 1 && in_strides[0] == 1 && in_strides[1] == 0) {
-      using A = std::tuple_element_t<0, std::tuple<In...>>;
-      using B = std::tuple_element_t<1, std::tuple<In...>>;
       const A* a = std::get<0>(in);
       const compute_t<B> b = convert<compute_t<B>>(*std::get<1>(in));
       for (int64_t i = 0; i < n; ++i) out[i] = convert<Out>(f(convert<compute_t<A>>(a[i]), b));
+      return;
+    }
+    if (out_stride == 1 && in_strides[0] == 0 && in_strides[1] == 1) {
+      const compute_t<A> a = convert<compute_t<A>>(*std::get<0>(in));
+      const B* b = std::get<1>(in);
+      for (int64_t i = 0; i < n; ++i) out[i] = convert<Out>(f(a, convert<compute_t<B>>(b[i])));
       return;
     }
   }
