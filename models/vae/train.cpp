@@ -97,7 +97,7 @@ void add_flags(Flags& flags) {
   flags.add_string("kl-schedule", "constant:1", "KL weight: constant:B, monotonic:N or cyclical:T=..,M=4,R=0.5");
   flags.add_int("checkpoint-every", 500, "steps between checkpoints (0: only at the end)");
   flags.add_bool("resume", false, "continue from the checkpoint in --out");
-  flags.add_string("data-dir", "", "Fashion-MNIST directory (default $TRIFECTA_FASHION_MNIST or the Debian package's)");
+  flags.add_string("data-dir", "", "Fashion-MNIST directory (empty: $TRIFECTA_FASHION_MNIST, else the Debian package's)");
   flags.add_int("train-limit", -1, "use only the first N training images (-1: all)");
   flags.add_int("test-limit", -1, "use only the first N test images (-1: all)");
   flags.add_int("threads", 0, "CPU threads (0: all cores)");

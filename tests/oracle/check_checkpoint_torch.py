@@ -10,8 +10,13 @@ import os
 import sys
 
 import torch
-from safetensors import safe_open
-from safetensors.torch import load_file
+
+try:
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+except ModuleNotFoundError:
+    sys.exit("check_checkpoint_torch.py: the safetensors package is missing; `bash scripts/setup.sh BUILD_DIR` "
+             "installs it into BUILD_DIR/python, which this test puts on PYTHONPATH")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "bench", "reference"))
