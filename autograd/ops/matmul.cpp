@@ -4,7 +4,8 @@
 // copying operands that BLAS can read in place.
 //
 // Backward of C = A B (per batch): dA = dC B^T and dB = A^T dC. An operand broadcast over batch dims
-// received the same matrix in every product, so its gradient is summed over them (sum_to_shape).
+// received the same matrix in every product, so its gradient is summed over them (sum_to_shape). A 2-D
+// column-major operand gets its gradient in its own layout (see column_major).
 #include "autograd/ops/matmul.h"
 
 #include <algorithm>
@@ -115,6 +116,14 @@ void batched_product(const Tensor& a_in, const Tensor& b_in, const Tensor& out) 
   }
 }
 
+// A 2-D operand stored column-major, such as a linear layer's weight W seen as W^T. Its gradient is
+// computed in the same layout, as the transpose of a row-major product, so that after the transpose's own
+// backward it reaches W.grad row-major and accumulating it needs no transposing copy (PyTorch's
+// mm_mat2_backward does the same).
+bool column_major(const Tensor& x) {
+  return x.ndim() == 2 && x.size(0) > 1 && x.size(1) > 1 && x.stride(0) == 1 && x.stride(1) >= x.size(0);
+}
+
 // The product of operands with at least 2 dims each, recorded for autograd.
 Tensor matmul_batched(const Tensor& a, const Tensor& b) {
   const int64_t m = a.size(-2), k = a.size(-1), n = b.size(-1);
@@ -137,16 +146,25 @@ Tensor matmul_batched(const Tensor& a, const Tensor& b) {
   const bool grad_a = a.requires_grad(), grad_b = b.requires_grad();
   record(OpId::matmul, {a, b}, {out},
          [grad_a, grad_b, sa = grad_b ? SavedTensor(a) : SavedTensor(), sb = grad_a ? SavedTensor(b) : SavedTensor(),
-          a_shape = a.shape(), b_shape = b.shape()](const Grads& g) {
+          a_shape = a.shape(), b_shape = b.shape(), a_column_major = column_major(a),
+          b_column_major = column_major(b)](const Grads& g) {
            Tensor da, db;
-           if (grad_a) da = sum_to_shape(matmul(g[0], sb.unpack("matmul").transpose(-1, -2)), a_shape);
+           if (grad_a) {
+             const Tensor bv = sb.unpack("matmul");
+             if (a_column_major && g[0].ndim() == 2) da = matmul(bv, g[0].t()).t();  // (B dC^T)^T = dC B^T
+             else da = sum_to_shape(matmul(g[0], bv.transpose(-1, -2)), a_shape);
+           }
            if (grad_b) {
              const Tensor av = sa.unpack("matmul");
-             // A 2-D b shared by a batch of a's: sum_i A_i^T dC_i is one product of the stacked rows.
-             if (b_shape.size() == 2 && av.ndim() > 2)
-               db = matmul(av.reshape({-1, av.size(-1)}).t(), g[0].reshape({-1, g[0].size(-1)}));
-             else
+             if (b_shape.size() == 2) {
+               // A 2-D b shared by a batch of a's: sum_i A_i^T dC_i is one product of the stacked rows.
+               const Tensor rows = av.ndim() > 2 ? av.reshape({-1, av.size(-1)}) : av;
+               const Tensor grad_rows = g[0].ndim() > 2 ? g[0].reshape({-1, g[0].size(-1)}) : g[0];
+               db = b_column_major ? matmul(grad_rows.t(), rows).t()  // (dC^T A)^T = A^T dC
+                                   : matmul(rows.t(), grad_rows);
+             } else {
                db = sum_to_shape(matmul(av.transpose(-1, -2), g[0]), b_shape);
+             }
            }
            return Grads{da, db};
          });

@@ -44,9 +44,12 @@ struct CpuOptimLoop {
           for (int k = 0; k < N; ++k) at[k] += i * plan.strides[k][d];
         }
         const int64_t count = std::min(inner - column, end - index);
-        // Unit strides get their own loop so the compiler can vectorize it.
+        // Unit strides get their own loop so the compiler can vectorize it. The operands never overlap (the
+        // front end checks), which the compiler cannot prove: ivdep tells it, or it keeps the loop scalar and
+        // the step pays a scalar sqrt and division per parameter.
         const bool dense = std::all_of(stride, stride + N, [](int64_t s) { return s == 1; });
         if (dense) {
+#pragma GCC ivdep
           for (int64_t i = 0; i < count; ++i) {
             T* element[N];
             for (int k = 0; k < N; ++k) element[k] = at[k] + i;

@@ -75,6 +75,9 @@ const OpSpecRegistrar matmul_spec = OpSpec{
             {"expanded_rows", {{{3, 4}, Domain::Normal, Layout::Expanded}, {{4, 2}}}},
             {"expanded_batch", {{{2, 3, 4}, Domain::Normal, Layout::Expanded}, {{2, 4, 5}}}},
             {"transposed_batch_matrix", {{{2, 3, 4}, Domain::Normal, Layout::Transposed}, {{4, 5}}}},
+            // A linear layer over a batch of sequences: x · W^T with W^T a column-major view.
+            {"batch_times_transposed_weight", {{{2, 3, 4}}, {{4, 5}, Domain::Normal, Layout::Transposed}}},
+            {"transposed_vector_product", {{{3, 4}, Domain::Normal, Layout::Transposed}, {{4}}}},
             {"size1", {{{1, 4}}, {{4, 1}}}},
             {"size1_inner", {{{3, 1}}, {{1, 2}}}},
         },
