@@ -2,7 +2,10 @@
 // across threads whole; each row folds into four interleaved partial states, merged at the end, which keeps
 // several exponentials in flight and makes long float32 sums more accurate than one running total. Strided
 // rows (softmax over a dim that is not the last) are walked a block of neighbouring rows at a time, so each
-// step reads a contiguous run of memory.
+// step reads a contiguous run of memory. A policy may offer its own fold of a whole contiguous row,
+// fold_contiguous(x, n, state) -> bool (softmax does, in two vectorizable passes); the engine uses it when it
+// returns true and falls back to the element-by-element fold otherwise. Likewise map_contiguous(x, y, n,
+// stats) replaces the element-by-element map of a single-input policy.
 #pragma once
 
 #include <algorithm>
@@ -23,13 +26,39 @@ void load(const RowTensors<typename P::T, P::kInputs>& t, int64_t offset, typena
 }
 
 template <class P>
-void contiguous_row(const P& p, const RowTensors<typename P::T, P::kInputs>& t, int64_t row, int64_t n) {
+void map_row(const P& p, const RowTensors<typename P::T, P::kInputs>& t, int64_t base, int64_t n,
+             const typename P::Stats& stats) {
+  if constexpr (requires { p.map_contiguous(t.in[0], t.out, n, stats); }) {
+    p.map_contiguous(t.in[0] + base, t.out + base, n, stats);
+  } else if constexpr (P::kMaps) {
+    typename P::A v[P::kInputs];
+    for (int64_t col = 0; col < n; ++col) {
+      load<P>(t, base + col, v);
+      t.out[base + col] = convert<typename P::T>(p.map(v, col, stats));
+    }
+  }
+}
+
+template <class P>
+void contiguous_row(const P& policy, const RowTensors<typename P::T, P::kInputs>& t, int64_t row, int64_t n) {
   using A = typename P::A;
   using State = typename P::State;
+  // A local copy: its flags (is_log) then cannot alias the output, so the compiler may hoist them out of
+  // the loops and vectorize them.
+  const P p = policy;
   const typename P::Row constants = p.load_row(row);
   const int64_t base = row * n;
   A v[P::kInputs];
   typename P::Stats stats;
+  State whole_row;
+  if constexpr (requires { p.fold_contiguous(t.in[0], n, whole_row); }) {
+    if (p.fold_contiguous(t.in[0] + base, n, whole_row)) {
+      stats = p.finalize(whole_row, constants);
+      map_row(p, t, base, n, stats);
+      p.store_row(row, stats);
+      return;
+    }
+  }
   if constexpr (P::kReduces) {
     State lanes[kLanes];
     for (State& s : lanes) s = p.init();
@@ -50,12 +79,7 @@ void contiguous_row(const P& p, const RowTensors<typename P::T, P::kInputs>& t, 
   } else {
     stats = p.finalize(State{}, constants);
   }
-  if constexpr (P::kMaps) {
-    for (int64_t col = 0; col < n; ++col) {
-      load<P>(t, base + col, v);
-      t.out[base + col] = convert<typename P::T>(p.map(v, col, stats));
-    }
-  }
+  map_row(p, t, base, n, stats);
   p.store_row(row, stats);
 }
 

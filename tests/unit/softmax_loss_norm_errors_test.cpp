@@ -49,6 +49,38 @@ TEST(SoftmaxEdges, MaskedAndExtremeRows) {
   EXPECT_TRUE(std::isnan(n[0]) && std::isnan(n[1]));
 }
 
+// The CPU folds a contiguous row in two vectorized passes (max, then sum of exponentials) and a strided
+// row online; the two must agree on every kind of row, special values included.
+TEST(SoftmaxEdges, ContiguousAndStridedFoldsAgree) {
+  const float inf = std::numeric_limits<float>::infinity();
+  constexpr int64_t n = 37;  // two 16-lane blocks and a tail
+  std::vector<float> values;
+  for (int row = 0; row < 6; ++row)
+    for (int64_t col = 0; col < n; ++col) values.push_back(0.25f * static_cast<float>((row * 7 + col * 5) % 11) - 1.f);
+  values[1 * n + 20] = inf;                                         // one +inf
+  values[2 * n + 3] = inf, values[2 * n + 30] = inf;                // two +inf
+  values[3 * n + 17] = NAN;                                         // NaN
+  for (int64_t col = 0; col < n; ++col) values[4 * n + col] = -inf;  // all masked
+  values[5 * n + 0] = -inf, values[5 * n + 36] = -inf;              // partly masked
+  const Tensor x = from_vector<float>(values, {6, n});
+  const Tensor x_columns = x.t().contiguous();  // the same rows, now along dim 0: the strided (online) fold
+  for (const bool is_log : {false, true}) {
+    const Tensor contiguous = is_log ? log_softmax(x, 1) : softmax(x, 1);
+    const Tensor strided = (is_log ? log_softmax(x_columns, 0) : softmax(x_columns, 0)).t().contiguous();
+    const std::vector<float> a = contiguous.to_vector<float>(), b = strided.to_vector<float>();
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (std::isnan(b[i])) {
+        EXPECT_TRUE(std::isnan(a[i])) << "element " << i << " (log " << is_log << "): " << a[i] << " vs NaN";
+      } else if (std::isinf(b[i])) {
+        EXPECT_EQ(a[i], b[i]) << "element " << i << " (log " << is_log << ")";
+      } else {
+        EXPECT_NEAR(a[i], b[i], 1e-6f * std::max(1.f, std::abs(b[i])))
+            << "element " << i << " (log " << is_log << ")";
+      }
+    }
+  }
+}
+
 TEST(CrossEntropyErrors, TargetsOutOfRange) {
   const Tensor logits = zeros({3, 4});
   expect_error(
