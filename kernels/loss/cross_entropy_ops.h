@@ -87,6 +87,11 @@ struct CrossEntropyForward {
   TRIFECTA_HD static State combine(State a, State b) {
     return {softmax_state_combine(a.softmax, b.softmax), a.logit_sum + b.logit_sum, a.target_logit + b.target_logit};
   }
+  // The CPU engine's whole-row fold (row_engine_cpu.h), which vectorizes.
+  bool fold_contiguous(const T* x, int64_t n, const Row& row, State& state) const {
+    state.target_logit = row.target >= 0 ? convert<A>(x[row.target]) : A(0);
+    return softmax_fold_contiguous<A>(x, n, state.softmax, &state.logit_sum);
+  }
   TRIFECTA_HD Stats finalize(const State& s, const Row& row) const {
     const A lse = s.softmax.max + math::log(s.softmax.sum);
     if (row.target < 0) return {lse, A(0)};
@@ -135,6 +140,18 @@ struct CrossEntropyBackward {
     if (st.target < 0) return A(0);
     const A one_hot = col == st.target ? A(1) - smoothing : A(0);
     return st.grad * (math::exp(v[0] - st.lse) - one_hot - smoothing / static_cast<A>(classes));
+  }
+  // The CPU engine's whole-row map: the same formula, with the target's branch taken out of the loop so that
+  // the loop vectorizes, and the target's element redone with its one-hot term.
+  void map_contiguous(const T* x, T* y, int64_t n, const Stats& st) const {
+    if (st.target < 0) {
+      for (int64_t i = 0; i < n; ++i) y[i] = convert<T>(A(0));
+      return;
+    }
+    const A uniform = smoothing / static_cast<A>(classes);
+    for (int64_t i = 0; i < n; ++i) y[i] = convert<T>(st.grad * (math::exp(convert<A>(x[i]) - st.lse) - uniform));
+    const A v[1] = {convert<A>(x[st.target])};
+    y[st.target] = convert<T>(map(v, st.target, st));
   }
   TRIFECTA_HD void store_row(int64_t, const Stats&) const {}
 };

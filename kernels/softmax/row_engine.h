@@ -115,4 +115,44 @@ TRIFECTA_HD inline SoftmaxState<A> softmax_state_combine(SoftmaxState<A> a, Soft
   return {a.max, a.sum + b.sum * math::exp(b.max - a.max)};
 }
 
+// The CPU's fold of a contiguous run x[0..n) into a softmax state (host only): two branch-free passes, the
+// maximum and then sum e^(x - max), which vectorize where the online step's branches and rescaling do not.
+// Also returns sum x in *logit_sum when asked (cross-entropy's smoothing term). Returns false, leaving the
+// run to the online fold, when the maximum is +inf or NaN, so both folds give the same state in those cases.
+template <class A, class T>
+bool softmax_fold_contiguous(const T* x, int64_t n, SoftmaxState<A>& state, A* logit_sum = nullptr) {
+  constexpr int kLanes = 16;
+  constexpr A kInf = std::numeric_limits<A>::infinity();
+  A lanes[kLanes], sums[kLanes];
+  for (int j = 0; j < kLanes; ++j) lanes[j] = -kInf, sums[j] = A(0);
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) {
+      const A v = convert<A>(x[i + j]);
+      lanes[j] = v > lanes[j] ? v : lanes[j];
+      sums[j] += v;
+    }
+  A max = -kInf, sum = A(0);
+  for (; i < n; ++i) {
+    const A v = convert<A>(x[i]);
+    max = v > max ? v : max;
+    sum += v;
+  }
+  for (int j = 0; j < kLanes; ++j) max = lanes[j] > max ? lanes[j] : max, sum += sums[j];
+  if (logit_sum) *logit_sum = sum;
+  if (!(max < kInf)) return false;  // +inf; NaN never wins a '>'
+  if (max == -kInf) {               // every element -inf (masked out): the empty fold
+    state = softmax_state_init<A>();
+    return true;
+  }
+  for (A& lane : lanes) lane = A(0);
+  for (i = 0; i + kLanes <= n; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) lanes[j] += math::exp(convert<A>(x[i + j]) - max);
+  A exp_sum = A(0);
+  for (; i < n; ++i) exp_sum += math::exp(convert<A>(x[i]) - max);
+  for (const A lane : lanes) exp_sum += lane;  // NaN elements poison the sum here, as in the online fold
+  state = {max, exp_sum};
+  return true;
+}
+
 }  // namespace trifecta

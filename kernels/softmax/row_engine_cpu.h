@@ -3,7 +3,8 @@
 // several exponentials in flight and makes long float32 sums more accurate than one running total. Strided
 // rows (softmax over a dim that is not the last) are walked a block of neighbouring rows at a time, so each
 // step reads a contiguous run of memory. A policy may offer its own fold of a whole contiguous row,
-// fold_contiguous(x, n, state) -> bool (softmax does, in two vectorizable passes); the engine uses it when it
+// fold_contiguous(x, n, row constants, state) -> bool (softmax and cross-entropy do, in two vectorizable
+// passes); the engine uses it when it
 // returns true and falls back to the element-by-element fold otherwise. Likewise map_contiguous(x, y, n,
 // stats) replaces the element-by-element map of a single-input policy.
 #pragma once
@@ -51,8 +52,8 @@ void contiguous_row(const P& policy, const RowTensors<typename P::T, P::kInputs>
   A v[P::kInputs];
   typename P::Stats stats;
   State whole_row;
-  if constexpr (requires { p.fold_contiguous(t.in[0], n, whole_row); }) {
-    if (p.fold_contiguous(t.in[0] + base, n, whole_row)) {
+  if constexpr (requires { p.fold_contiguous(t.in[0], n, constants, whole_row); }) {
+    if (p.fold_contiguous(t.in[0] + base, n, constants, whole_row)) {
       stats = p.finalize(whole_row, constants);
       map_row(p, t, base, n, stats);
       p.store_row(row, stats);

@@ -8,7 +8,6 @@
 #pragma once
 
 #include <cstdint>
-#include <limits>
 
 #include "kernels/softmax/row_engine.h"
 #include "tensor/tensor.h"
@@ -42,39 +41,12 @@ struct SoftmaxForward {
   TRIFECTA_HD State init() const { return softmax_state_init<A>(); }
   TRIFECTA_HD State fold(State s, const A (&v)[1], int64_t, const Row&) const { return softmax_state_step(s, v[0]); }
   TRIFECTA_HD static State combine(State a, State b) { return softmax_state_combine(a, b); }
-  // The CPU engine's fold of a whole contiguous row (row_engine_cpu.h): two branch-free passes, the maximum
-  // and then sum e^(x - max), which vectorize where the online step's branches and rescaling do not. Returns
-  // false, leaving the row to the online fold, when the maximum is +inf or NaN, so both folds give the
-  // same state in those cases too.
-  bool fold_contiguous(const T* x, int64_t n, State& state) const {
-    constexpr int kLanes = 16;
-    A lanes[kLanes];
-    for (A& lane : lanes) lane = -std::numeric_limits<A>::infinity();
-    int64_t i = 0;
-    for (; i + kLanes <= n; i += kLanes)
-      for (int j = 0; j < kLanes; ++j) {
-        const A v = convert<A>(x[i + j]);
-        lanes[j] = v > lanes[j] ? v : lanes[j];
-      }
-    A max = -std::numeric_limits<A>::infinity();
-    for (; i < n; ++i) max = convert<A>(x[i]) > max ? convert<A>(x[i]) : max;
-    for (const A lane : lanes) max = lane > max ? lane : max;
-    if (!(max < std::numeric_limits<A>::infinity())) return false;  // +inf; NaN never wins a '>'
-    if (max == -std::numeric_limits<A>::infinity()) {  // all -inf (masked out): the empty fold
-      state = softmax_state_init<A>();
-      return true;
-    }
-    for (A& lane : lanes) lane = A(0);
-    for (i = 0; i + kLanes <= n; i += kLanes)
-      for (int j = 0; j < kLanes; ++j) lanes[j] += math::exp(convert<A>(x[i + j]) - max);
-    A sum = A(0);
-    for (; i < n; ++i) sum += math::exp(convert<A>(x[i]) - max);
-    for (const A lane : lanes) sum += lane;  // NaN elements poison the sum here, as in the online fold
-    state = {max, sum};
-    return true;
+  // The CPU engine's whole-row fold and map (row_engine_cpu.h), which vectorize.
+  bool fold_contiguous(const T* x, int64_t n, const Row&, State& state) const {
+    return softmax_fold_contiguous<A>(x, n, state);
   }
-  // The CPU engine's map of a whole contiguous row: the flag is tested once, outside the loops, so each loop
-  // vectorizes (inside, the branch around an inlined exp is too large for the compiler to unswitch).
+  // The flag is tested once, outside the loops: inside, the branch around an inlined exp is too large for
+  // the compiler to unswitch, and the loop would stay scalar.
   void map_contiguous(const T* x, T* y, int64_t n, const Stats& st) const {
     if (is_log) {
       for (int64_t i = 0; i < n; ++i) y[i] = convert<T>(convert<A>(x[i]) - st.max - st.scale);
