@@ -2,11 +2,12 @@
 // across threads whole; each row folds into four interleaved partial states, merged at the end, which keeps
 // several exponentials in flight and makes long float32 sums more accurate than one running total. Strided
 // rows (softmax over a dim that is not the last) are walked a block of neighbouring rows at a time, so each
-// step reads a contiguous run of memory. A policy may offer its own fold of a whole contiguous row,
-// fold_contiguous(x, n, row constants, state) -> bool (softmax and cross-entropy do, in two vectorizable
-// passes); the engine uses it when it
-// returns true and falls back to the element-by-element fold otherwise. Likewise map_contiguous(x, y, n,
-// stats) replaces the element-by-element map of a single-input policy.
+// step reads a contiguous run of memory.
+//
+// A policy may offer its own fold of a whole contiguous row, fold_contiguous(x, n, row constants, state) ->
+// bool (softmax and cross-entropy do, in two vectorizable passes); the engine uses it when it returns true
+// and falls back to the element-by-element fold otherwise. Likewise map_contiguous(x, y, n, stats) replaces
+// the element-by-element map of a single-input policy. Both are host-only: the CUDA engine ignores them.
 #pragma once
 
 #include <algorithm>
