@@ -7,9 +7,12 @@
 
 #include "tensor/caching_allocator.h"
 #include "tensor/error.h"
+#include "tests/harness/expect_error.h"
 
 namespace trifecta {
 namespace {
+
+using testing::error_message;
 
 struct FakeBackend {
   size_t capacity = size_t{1} << 30;
@@ -41,15 +44,6 @@ struct FakeBackend {
 CachingAllocator make_cache(FakeBackend& backend) {
   return CachingAllocator(
       "fake", [&backend](size_t n) { return backend.allocate(n); }, [&backend](void* p) { backend.free(p); });
-}
-
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 TEST(CachingAllocator, RoundsSmallRequestsTo512AndLargeOnesToQuarterPowersOfTwo) {
@@ -160,7 +154,7 @@ TEST(CachingAllocator, ReportsOutOfMemoryWhenTheRetryFailsToo) {
   backend.capacity = 4096;
   CachingAllocator cache = make_cache(backend);
   void* live = cache.allocate(3000);
-  const std::string message = message_of([&] { cache.allocate(2000); });
+  const std::string message = error_message([&] { cache.allocate(2000); });
   EXPECT_NE(message.find("fake allocator"), std::string::npos) << message;
   EXPECT_NE(message.find("out of memory allocating 2000 bytes"), std::string::npos) << message;
   EXPECT_NE(message.find("3072 bytes allocated"), std::string::npos) << message;
@@ -175,7 +169,7 @@ TEST(CachingAllocator, FreeingAnUnknownPointerIsAnError) {
   FakeBackend backend;
   CachingAllocator cache = make_cache(backend);
   int not_from_the_cache = 0;
-  const std::string message = message_of([&] { cache.deallocate(&not_from_the_cache, 4); });
+  const std::string message = error_message([&] { cache.deallocate(&not_from_the_cache, 4); });
   EXPECT_NE(message.find("freeing a pointer it did not allocate"), std::string::npos) << message;
   // A double free is the same error.
   void* p = cache.allocate(64);

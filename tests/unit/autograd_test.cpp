@@ -7,24 +7,10 @@
 
 #include "autograd/ops.h"
 #include "autograd/record.h"
+#include "tests/harness/expect_error.h"
 
 namespace trifecta {
 namespace {
-
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
-#define EXPECT_ERROR_CONTAINS(statement, ...)                                                                  \
-  do {                                                                                                         \
-    const std::string message_ = message_of([&] { (void)(statement); });                                       \
-    for (const char* part_ : {__VA_ARGS__}) EXPECT_NE(message_.find(part_), std::string::npos) << message_;   \
-  } while (0)
 
 Tensor leaf(const std::vector<double>& values, const Shape& shape) {
   Tensor t = from_vector(values, shape);

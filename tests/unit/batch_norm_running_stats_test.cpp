@@ -9,9 +9,12 @@
 #include <cmath>
 
 #include "autograd/ops.h"
+#include "tests/harness/expect_error.h"
 
 namespace trifecta {
 namespace {
+
+using testing::expect_op_error;
 
 struct Expected {
   std::vector<double> mean, var;
@@ -122,31 +125,22 @@ TEST(BatchNormRunningStats, UntrackedTrainingNeedsNone) {
 TEST(BatchNormRunningStats, MisuseIsAClearError) {
   const Tensor x = ones({4, 3}, DType::Float64);
   const Tensor stats = zeros({3}, DType::Float64);
-  const auto expect_error = [](const std::function<void()>& f, const std::string& part) {
-    try {
-      f();
-      ADD_FAILURE() << "expected an error mentioning '" << part << "'";
-    } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
-      EXPECT_NE(std::string(e.what()).find("batch_norm"), std::string::npos) << e.what();
-    }
-  };
-  expect_error(
+  expect_op_error(
       [&] {
         batch_norm(ones({1, 3}, DType::Float64), stats.clone(), ones({3}, DType::Float64), Tensor(), Tensor(), true);
       },
-      "more than one value per channel");
-  expect_error([&] { batch_norm(x, Tensor(), Tensor(), Tensor(), Tensor(), false); }, "evaluation mode needs");
-  expect_error([&] { batch_norm(x, stats.clone(), Tensor(), Tensor(), Tensor(), true); },
-               "both running_mean and running_var");
-  expect_error([&] { batch_norm(x, zeros({4}, DType::Float64), ones({4}, DType::Float64), Tensor(), Tensor(), true); },
-               "running_mean must have shape [3]");
-  expect_error([&] { batch_norm(x, zeros({3}), ones({3}), Tensor(), Tensor(), true); },
-               "running_mean must have the input's dtype");
-  expect_error(
+      "batch_norm", "more than one value per channel");
+  expect_op_error([&] { batch_norm(x, Tensor(), Tensor(), Tensor(), Tensor(), false); }, "batch_norm", "evaluation mode needs");
+  expect_op_error([&] { batch_norm(x, stats.clone(), Tensor(), Tensor(), Tensor(), true); },
+                  "batch_norm", "both running_mean and running_var");
+  expect_op_error([&] { batch_norm(x, zeros({4}, DType::Float64), ones({4}, DType::Float64), Tensor(), Tensor(), true); },
+                  "batch_norm", "running_mean must have shape [3]");
+  expect_op_error([&] { batch_norm(x, zeros({3}), ones({3}), Tensor(), Tensor(), true); },
+                  "batch_norm", "running_mean must have the input's dtype");
+  expect_op_error(
       [&] { batch_norm(x, stats.clone().requires_grad_(), ones({3}, DType::Float64), Tensor(), Tensor(), true); },
-      "requires grad");
-  expect_error([&] { batch_norm(ones({4}, DType::Float64), stats, stats, Tensor(), Tensor(), true); }, "[N, C]");
+      "batch_norm", "requires grad");
+  expect_op_error([&] { batch_norm(ones({4}, DType::Float64), stats, stats, Tensor(), Tensor(), true); }, "batch_norm", "[N, C]");
 }
 
 TEST(BatchNormRunningStats, MatchFormulaOnCuda) {

@@ -10,20 +10,12 @@
 
 #include "autograd/ops.h"
 #include "kernels/common/parallel.h"
+#include "tests/harness/expect_error.h"
 
 namespace trifecta {
 namespace {
 
-// Expects f to throw an Error whose message contains every one of parts.
-template <class F>
-void expect_error(F&& f, std::initializer_list<const char*> parts) {
-  try {
-    f();
-    ADD_FAILURE() << "no error thrown";
-  } catch (const Error& e) {
-    for (const char* part : parts) EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
-  }
-}
+using testing::expect_error;
 
 TEST(Conv2dErrors, NameTheProblem) {
   const Tensor x = zeros({2, 3, 8, 8}), w = zeros({4, 3, 3, 3});

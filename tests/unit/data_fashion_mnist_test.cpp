@@ -15,9 +15,12 @@
 
 #include "data/fashion_mnist.h"
 #include "data/idx.h"
+#include "tests/harness/expect_error.h"
 
 namespace trifecta {
 namespace {
+
+using testing::expect_error;
 
 namespace fs = std::filesystem;
 
@@ -71,18 +74,6 @@ void write_split(const TempDir& dir, uint32_t count) {
   for (uint32_t i = 0; i < count; ++i) labels[i] = static_cast<uint8_t>(i % 10);
   write_gzip(dir.file("train-images-idx3-ubyte.gz"), idx_bytes(0x803, {count, 28, 28}, noise(count * 784, 1)));
   write_gzip(dir.file("train-labels-idx1-ubyte.gz"), idx_bytes(0x801, {count}, labels));
-}
-
-// Runs f and expects an Error whose message contains every one of parts.
-void expect_error(const std::function<void()>& f, const std::vector<std::string>& parts) {
-  try {
-    f();
-  } catch (const Error& e) {
-    const std::string message = e.what();
-    for (const std::string& part : parts) EXPECT_NE(message.find(part), std::string::npos) << "message: " << message;
-    return;
-  }
-  ADD_FAILURE() << "no Error thrown (expected one mentioning " << parts.front() << ")";
 }
 
 FashionMnistBytes read_train(const TempDir& dir, int64_t limit = -1) {

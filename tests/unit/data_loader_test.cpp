@@ -16,9 +16,12 @@
 #include "data/epoch_order.h"
 #include "data/loader.h"
 #include "tensor/backend.h"
+#include "tests/harness/expect_error.h"
 
 namespace trifecta {
 namespace {
+
+using testing::expect_error;
 
 // n examples whose image row i is [i, i + 0.5] and whose label is i, so a batch reveals which rows it holds.
 struct Toy {
@@ -59,16 +62,6 @@ std::vector<int64_t> flatten(const std::vector<std::vector<int64_t>>& batches) {
   std::vector<int64_t> all;
   for (const auto& b : batches) all.insert(all.end(), b.begin(), b.end());
   return all;
-}
-
-void expect_error(const std::function<void()>& f, const std::string& part) {
-  try {
-    f();
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << "message: " << e.what();
-    return;
-  }
-  ADD_FAILURE() << "no Error thrown (expected one mentioning " << part << ")";
 }
 
 TEST(EpochOrder, IsAPureFunctionOfSeedAndEpoch) {

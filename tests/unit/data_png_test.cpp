@@ -15,9 +15,12 @@
 #include "autograd/ops.h"
 #include "data/image_grid.h"
 #include "data/png.h"
+#include "tests/harness/expect_error.h"
 
 namespace trifecta {
 namespace {
+
+using testing::expect_error;
 
 struct DecodedPng {
   uint32_t width = 0, height = 0;
@@ -79,16 +82,6 @@ std::string temp_path(const std::string& name) {
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void expect_error(const std::function<void()>& f, const std::string& part) {
-  try {
-    f();
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << "message: " << e.what();
-    return;
-  }
-  ADD_FAILURE() << "no Error thrown (expected one mentioning " << part << ")";
 }
 
 TEST(Png, GrayscaleStructureAndPixels) {

@@ -6,29 +6,12 @@
 #include <limits>
 
 #include "autograd/ops.h"
+#include "tests/harness/expect_error.h"
 
 namespace trifecta {
 namespace {
 
-// The message of the trifecta::Error that f throws; fails the test if f throws anything else or nothing.
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "threw a " << typeid(e).name() << " instead of trifecta::Error: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "did not throw";
-  return "";
-}
-
-#define EXPECT_ERROR_CONTAINS(statement, ...)                                                                 \
-  do {                                                                                                        \
-    const std::string message_ = error_of([&] { (void)(statement); });                                        \
-    for (const char* part_ : {__VA_ARGS__}) EXPECT_NE(message_.find(part_), std::string::npos) << message_;  \
-  } while (0)
+using testing::error_message;
 
 TEST(Errors, ShapeMismatchNamesTheOpAndBothShapes) {
   const Tensor a = zeros({2, 3}), b = zeros({4});
@@ -65,7 +48,7 @@ TEST(Errors, DeviceMismatchNamesTheOpAndBothDevices) {
 TEST(Errors, AskingForACudaTensorWithoutCudaSaysWhy) {
   // cuda:99 does not exist on any machine: a CPU-only build says CUDA is not compiled in, a CUDA build says
   // how many devices it sees.
-  const std::string missing = error_of([] { zeros({2}, Device(DeviceType::CUDA, 99)); });
+  const std::string missing = error_message([] { zeros({2}, Device(DeviceType::CUDA, 99)); });
   if (cuda_compiled()) {
     EXPECT_NE(missing.find("device cuda:99 does not exist"), std::string::npos) << missing;
     EXPECT_NE(missing.find("CUDA devices visible"), std::string::npos) << missing;
@@ -75,7 +58,7 @@ TEST(Errors, AskingForACudaTensorWithoutCudaSaysWhy) {
   }
   if (cuda_available()) return;  // the rest is about machines without a GPU
   const Tensor x = ones({3});
-  for (const std::string& message : {error_of([&] { x.to(kCUDA); }), error_of([] { zeros({2}, kCUDA); })}) {
+  for (const std::string& message : {error_message([&] { x.to(kCUDA); }), error_message([] { zeros({2}, kCUDA); })}) {
     EXPECT_NE(message.find("cuda"), std::string::npos) << message;
     EXPECT_TRUE(message.find("no CUDA backend") != std::string::npos ||
                 message.find("0 CUDA devices visible") != std::string::npos)

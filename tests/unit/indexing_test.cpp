@@ -11,9 +11,12 @@
 #include <vector>
 
 #include "autograd/ops.h"
+#include "tests/harness/expect_error.h"
 
 namespace trifecta {
 namespace {
+
+using testing::expect_error;
 
 std::vector<Device> devices() {
   std::vector<Device> all = {kCPU};
@@ -22,17 +25,6 @@ std::vector<Device> devices() {
 }
 
 // Runs f and expects an Error whose message contains every one of parts.
-void expect_error(const std::function<void()>& f, const std::vector<std::string>& parts) {
-  try {
-    f();
-  } catch (const Error& e) {
-    const std::string message = e.what();
-    for (const std::string& part : parts) EXPECT_NE(message.find(part), std::string::npos) << "message: " << message;
-    return;
-  }
-  ADD_FAILURE() << "no Error thrown (expected one mentioning " << parts.front() << ")";
-}
-
 Tensor index_tensor(const std::vector<int64_t>& values, Device device, Shape shape = {}) {
   if (shape.empty()) shape = {static_cast<int64_t>(values.size())};
   return from_vector(values, shape).to(device);

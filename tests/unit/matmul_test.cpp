@@ -4,36 +4,29 @@
 
 #include "kernels/matmul/matmul.h"
 #include "tests/harness/gradcheck.h"
+#include "tests/harness/expect_error.h"
 
 namespace trifecta::testing {
 namespace {
 
-void expect_error(const std::function<void()>& f, const std::string& fragment) {
-  try {
-    f();
-    ADD_FAILURE() << "expected an error containing \"" << fragment << "\"";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-    EXPECT_EQ(std::string(e.what()).rfind("matmul", 0), 0u) << "the error should name the op: " << e.what();
-  }
-}
+using testing::expect_op_error;
 
 TEST(Matmul, RejectsMismatchedInnerDimensions) {
-  expect_error([] { matmul(randn({2, 3}), randn({4, 5})); }, "inner dimensions disagree");
-  expect_error([] { matmul(randn({3}), randn({4})); }, "inner dimensions disagree");
+  expect_op_error([] { matmul(randn({2, 3}), randn({4, 5})); }, "matmul", "inner dimensions disagree");
+  expect_op_error([] { matmul(randn({3}), randn({4})); }, "matmul", "inner dimensions disagree");
 }
 
 TEST(Matmul, RejectsMismatchedDtypesDevicesAndRanks) {
-  expect_error([] { matmul(randn({2, 3}), randn({3, 2}, DType::Float64)); }, "different dtypes");
-  expect_error([] { matmul(ones({2, 3}, DType::Int64), ones({3, 2}, DType::Int64)); }, "floating");
-  expect_error([] { matmul(scalar_tensor(2.0), randn({3})); }, "at least 1 dimension");
-  expect_error([] { matmul(randn({2, 3, 4}), randn({3, 4, 5})); }, "do not broadcast");
-  if (cuda_available()) expect_error([] { matmul(randn({2, 3}), randn({3, 2}, kCUDA)); }, "different devices");
+  expect_op_error([] { matmul(randn({2, 3}), randn({3, 2}, DType::Float64)); }, "matmul", "different dtypes");
+  expect_op_error([] { matmul(ones({2, 3}, DType::Int64), ones({3, 2}, DType::Int64)); }, "matmul", "floating");
+  expect_op_error([] { matmul(scalar_tensor(2.0), randn({3})); }, "matmul", "at least 1 dimension");
+  expect_op_error([] { matmul(randn({2, 3, 4}), randn({3, 4, 5})); }, "matmul", "do not broadcast");
+  if (cuda_available()) expect_op_error([] { matmul(randn({2, 3}), randn({3, 2}, kCUDA)); }, "matmul", "different devices");
 }
 
 TEST(Matmul, KernelRejectsIntegerDtypes) {
   const Tensor a = ones({1, 2, 3}, DType::Int32), b = ones({1, 3, 2}, DType::Int32), out = empty({1, 2, 2}, DType::Int32);
-  expect_error([&] { kernel_for<MatmulKernel>(OpId::matmul, kCPU)(a, b, out); }, "int32");
+  expect_op_error([&] { kernel_for<MatmulKernel>(OpId::matmul, kCPU)(a, b, out); }, "matmul", "int32");
 }
 
 TEST(Matmul, EmptyInnerDimensionGivesZeros) {

@@ -8,27 +8,19 @@
 #include <limits>
 
 #include "autograd/ops.h"
+#include "tests/harness/expect_error.h"
 
 namespace trifecta {
 namespace {
 
-void expect_error(const std::function<void()>& f, const std::string& op, const std::string& part) {
-  try {
-    f();
-    ADD_FAILURE() << "expected an error from " << op << " mentioning '" << part << "'";
-  } catch (const Error& e) {
-    const std::string message = e.what();
-    EXPECT_EQ(message.rfind(op + ":", 0), 0u) << message;
-    EXPECT_NE(message.find(part), std::string::npos) << message;
-  }
-}
+using testing::expect_op_error;
 
 TEST(SoftmaxErrors, BadDimAndDtype) {
   const Tensor x = ones({2, 3});
-  expect_error([&] { softmax(x, 2); }, "softmax", "dim");
-  expect_error([&] { log_softmax(x, -3); }, "log_softmax", "dim");
-  expect_error([&] { softmax(ones({2, 3}, DType::Int64), 1); }, "softmax", "floating");
-  expect_error([&] { softmax(scalar_tensor(1.0), 1); }, "softmax", "0-dim");
+  expect_op_error([&] { softmax(x, 2); }, "softmax", "dim");
+  expect_op_error([&] { log_softmax(x, -3); }, "log_softmax", "dim");
+  expect_op_error([&] { softmax(ones({2, 3}, DType::Int64), 1); }, "softmax", "floating");
+  expect_op_error([&] { softmax(scalar_tensor(1.0), 1); }, "softmax", "0-dim");
 }
 
 TEST(SoftmaxEdges, MaskedAndExtremeRows) {
@@ -83,12 +75,12 @@ TEST(SoftmaxEdges, ContiguousAndStridedFoldsAgree) {
 
 TEST(CrossEntropyErrors, TargetsOutOfRange) {
   const Tensor logits = zeros({3, 4});
-  expect_error(
+  expect_op_error(
       [&] {
         cross_entropy(logits, from_vector<int64_t>({0, 4, 1}, {3}));
       },
       "cross_entropy", "target 4 (row 1)");
-  expect_error(
+  expect_op_error(
       [&] {
         cross_entropy(logits, from_vector<int64_t>({0, 1, -1}, {3}));
       },
@@ -99,12 +91,12 @@ TEST(CrossEntropyErrors, TargetsOutOfRange) {
 
 TEST(CrossEntropyErrors, BadArguments) {
   const Tensor logits = zeros({3, 4}), targets = from_vector<int64_t>({0, 1, 2}, {3});
-  expect_error([&] { cross_entropy(logits, targets.to(DType::Int32)); }, "cross_entropy", "int64");
-  expect_error([&] { cross_entropy(logits, from_vector<int64_t>({0, 1}, {2})); }, "cross_entropy", "do not match");
-  expect_error([&] { cross_entropy(zeros({2, 3, 4}), targets); }, "cross_entropy", "[N, C] or [C]");
-  expect_error([&] { cross_entropy(logits.to(DType::Int64), targets); }, "cross_entropy", "floating");
-  expect_error([&] { cross_entropy(logits, targets, 1.5); }, "cross_entropy", "label_smoothing");
-  expect_error([&] { cross_entropy(zeros({3, 0}), targets); }, "cross_entropy", "no classes");
+  expect_op_error([&] { cross_entropy(logits, targets.to(DType::Int32)); }, "cross_entropy", "int64");
+  expect_op_error([&] { cross_entropy(logits, from_vector<int64_t>({0, 1}, {2})); }, "cross_entropy", "do not match");
+  expect_op_error([&] { cross_entropy(zeros({2, 3, 4}), targets); }, "cross_entropy", "[N, C] or [C]");
+  expect_op_error([&] { cross_entropy(logits.to(DType::Int64), targets); }, "cross_entropy", "floating");
+  expect_op_error([&] { cross_entropy(logits, targets, 1.5); }, "cross_entropy", "label_smoothing");
+  expect_op_error([&] { cross_entropy(zeros({3, 0}), targets); }, "cross_entropy", "no classes");
 }
 
 TEST(CrossEntropyEdges, MeanOverNoCountedSamplesIsNan) {
@@ -121,12 +113,12 @@ TEST(CrossEntropyEdges, MaskedLogitWithoutSmoothingStaysFinite) {
 TEST(CrossEntropyErrors, TargetsOutOfRangeOnCuda) {
   if (!cuda_available()) GTEST_SKIP() << "no CUDA device present";
   const Tensor logits = zeros({5, 4}, kCUDA);
-  expect_error(
+  expect_op_error(
       [&] {
         cross_entropy(logits, from_vector<int64_t>({0, 1, 7, 2, 9}, {5}).to(kCUDA));
       },
       "cross_entropy", "target 7 (row 2)");
-  expect_error(
+  expect_op_error(
       [&] {
         cross_entropy(zeros({2, 3000}, kCUDA), from_vector<int64_t>({0, -5}, {2}).to(kCUDA));
       },
@@ -137,12 +129,12 @@ TEST(CrossEntropyErrors, TargetsOutOfRangeOnCuda) {
 
 TEST(LayerNormErrors, BadShapes) {
   const Tensor x = ones({2, 3, 4});
-  expect_error([&] { layer_norm(x, Shape{3}); }, "layer_norm", "does not match");
-  expect_error([&] { layer_norm(x, Shape{2, 3, 4, 1}); }, "layer_norm", "does not match");
-  expect_error([&] { layer_norm(x, Shape{}); }, "layer_norm", "at least one dim");
-  expect_error([&] { layer_norm(x, Shape{4}, ones({3})); }, "layer_norm", "weight must have shape [4]");
-  expect_error([&] { layer_norm(x, Shape{4}, ones({4}), ones({4}, DType::Float64)); }, "layer_norm", "bias must have");
-  expect_error([&] { layer_norm(ones({2, 4}, DType::Int32), Shape{4}); }, "layer_norm", "floating");
+  expect_op_error([&] { layer_norm(x, Shape{3}); }, "layer_norm", "does not match");
+  expect_op_error([&] { layer_norm(x, Shape{2, 3, 4, 1}); }, "layer_norm", "does not match");
+  expect_op_error([&] { layer_norm(x, Shape{}); }, "layer_norm", "at least one dim");
+  expect_op_error([&] { layer_norm(x, Shape{4}, ones({3})); }, "layer_norm", "weight must have shape [4]");
+  expect_op_error([&] { layer_norm(x, Shape{4}, ones({4}), ones({4}, DType::Float64)); }, "layer_norm", "bias must have");
+  expect_op_error([&] { layer_norm(ones({2, 4}, DType::Int32), Shape{4}); }, "layer_norm", "floating");
 }
 
 TEST(LayerNormEdges, LargeMeanKeepsVarianceAccurate) {

@@ -6,24 +6,10 @@
 #include <cmath>
 
 #include "autograd/ops.h"
+#include "tests/harness/expect_error.h"
 
 namespace trifecta {
 namespace {
-
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
-#define EXPECT_ERROR_CONTAINS(statement, ...)                                                      \
-  do {                                                                                             \
-    const std::string message_ = message_of([&] { (void)(statement); });                           \
-    for (const char* part_ : {__VA_ARGS__}) EXPECT_NE(message_.find(part_), std::string::npos) << message_; \
-  } while (0)
 
 // 0, 1, 2, ... in float32 with the given shape.
 Tensor iota(const Shape& shape) { return arange(0.0, static_cast<double>(shape.numel()), 1.0, DType::Float32).view(shape); }
