@@ -127,10 +127,9 @@ void write_reconstructions(Vae& model, const Tensor& images, const std::string& 
   save_image_grid(path, concat(rows, 0), 8);
 }
 
-Evaluation evaluate(Vae& model, const Flags& flags, int64_t k) {
+Evaluation evaluate(Vae& model, const FashionMnist& test, const Flags& flags, int64_t k) {
   NoGradGuard no_grad;
   model.eval();
-  const FashionMnist test = load_split(flags, FashionMnistSplit::Test);
   const Device device = model.parameters().front().device();
   Generator noise(eval_seed(static_cast<uint64_t>(flags.get_int("seed"))));
   DataLoader loader(test.images, test.labels, {.batch_size = 500, .shuffle = false, .device = device});
@@ -250,10 +249,10 @@ double train(const Flags& given) {
   progress.finish();
 
   model.eval();
-  const Evaluation result = evaluate(model, flags, 0);
+  const FashionMnist test_set = load_split(flags, FashionMnistSplit::Test);
+  const Evaluation result = evaluate(model, test_set, flags, 0);
   write_samples(model, (std::filesystem::path(out) / "samples.png").string(), 64, kSampleSeed);
-  write_reconstructions(model, load_split(flags, FashionMnistSplit::Test).images,
-                        (std::filesystem::path(out) / "reconstructions.png").string());
+  write_reconstructions(model, test_set.images, (std::filesystem::path(out) / "reconstructions.png").string());
   metrics.write(Json(Json::Object{{"step", Json(position.step)},
                                   {"test_negative_elbo", Json(result.negative_elbo)},
                                   {"test_reconstruction", Json(result.reconstruction)},
@@ -268,7 +267,7 @@ Evaluation evaluate_checkpoint(const Flags& given) {
   Flags flags = given;
   apply_threads(flags);
   std::unique_ptr<Vae> model = load_model(flags);
-  return evaluate(*model, flags, flags.get_int("iwae-k"));
+  return evaluate(*model, load_split(flags, FashionMnistSplit::Test), flags, flags.get_int("iwae-k"));
 }
 
 void sample_from_checkpoint(const Flags& given) {

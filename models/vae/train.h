@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "data/fashion_mnist.h"
 #include "models/common/flags.h"
 #include "models/vae/vae.h"
 
@@ -22,8 +23,9 @@ struct Evaluation {
   double reconstruction, kl;
   int64_t images;
 };
-// eval: loads the checkpoint in --out and evaluates it on the test set.
-Evaluation evaluate(Vae& model, const Flags& flags, int64_t k);
+// The test negative ELBO of model on test (and, for k > 0, the importance-weighted NLL), with the noise
+// seeded from --seed. eval: loads the checkpoint in --out and evaluates it on the test set.
+Evaluation evaluate(Vae& model, const FashionMnist& test, const Flags& flags, int64_t k);
 Evaluation evaluate_checkpoint(const Flags& flags);
 
 // sample / reconstruct: load the checkpoint and write <out>/samples.png or <out>/reconstructions.png.
