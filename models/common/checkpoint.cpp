@@ -1,36 +1,30 @@
 // Checkpoint files: prefixes separate model and optimizer tensors; scalars travel as metadata strings.
 #include "models/common/checkpoint.h"
 
+#include <charconv>
+#include <system_error>
+
 namespace trifecta {
 
 namespace {
 constexpr const char* kFormat = "trifecta-checkpoint-1";
 const std::string kModelPrefix = "model.", kOptimizerPrefix = "optimizer.";
 
-int64_t metadata_int(const TensorFile& file, const std::string& key) {
+const std::string& metadata(const TensorFile& file, const std::string& key) {
   const auto it = file.metadata.find(key);
   TRIFECTA_CHECK(it != file.metadata.end(), file.path, "not a trifecta checkpoint: metadata '", key, "' is missing");
-  try {
-    size_t used = 0;
-    const long long v = std::stoll(it->second, &used);
-    TRIFECTA_CHECK(used == it->second.size(), file.path, "metadata '", key, "' is not an integer: '", it->second, "'");
-    return v;
-  } catch (const std::logic_error&) {
-    TRIFECTA_FAIL(file.path, "metadata '", key, "' is not an integer: '", it->second, "'");
-  }
+  return it->second;
 }
 
-uint64_t metadata_uint(const TensorFile& file, const std::string& key) {
-  const auto it = file.metadata.find(key);
-  TRIFECTA_CHECK(it != file.metadata.end(), file.path, "not a trifecta checkpoint: metadata '", key, "' is missing");
-  try {
-    size_t used = 0;
-    const unsigned long long v = std::stoull(it->second, &used);
-    TRIFECTA_CHECK(used == it->second.size(), file.path, "metadata '", key, "' is not an integer: '", it->second, "'");
-    return v;
-  } catch (const std::logic_error&) {
-    TRIFECTA_FAIL(file.path, "metadata '", key, "' is not an integer: '", it->second, "'");
-  }
+// A metadata entry holding a whole number of type Int: all of it, and within Int's range.
+template <class Int>
+Int metadata_integer(const TensorFile& file, const std::string& key) {
+  const std::string& text = metadata(file, key);
+  Int value{};
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  TRIFECTA_CHECK(error == std::errc() && end == text.data() + text.size() && !text.empty(), file.path, "metadata '",
+                 key, "' is not an integer of the expected range: '", text, "'");
+  return value;
 }
 }  // namespace
 
@@ -56,16 +50,14 @@ Checkpoint load_checkpoint(const std::string& path, const std::string& expected_
   TRIFECTA_CHECK(format != file.metadata.end() && format->second == kFormat, path,
                  "not a trifecta checkpoint (format '", format == file.metadata.end() ? "none" : format->second, "')");
   Checkpoint c;
-  c.model_kind = file.metadata.at("model_kind");
+  c.model_kind = metadata(file, "model_kind");
   TRIFECTA_CHECK(c.model_kind == expected_model_kind, path, "holds a '", c.model_kind, "' model, not '",
                  expected_model_kind, "'");
-  c.position.step = metadata_int(file, "step");
-  c.position.epoch = metadata_int(file, "epoch");
-  c.position.batch = metadata_int(file, "batch");
-  c.position.rng = {metadata_uint(file, "rng_seed"), metadata_uint(file, "rng_offset")};
-  const auto config = file.metadata.find("config");
-  TRIFECTA_CHECK(config != file.metadata.end(), path, "not a trifecta checkpoint: no config");
-  c.config = Json::parse(config->second, path + " (config)");
+  c.position.step = metadata_integer<int64_t>(file, "step");
+  c.position.epoch = metadata_integer<int64_t>(file, "epoch");
+  c.position.batch = metadata_integer<int64_t>(file, "batch");
+  c.position.rng = {metadata_integer<uint64_t>(file, "rng_seed"), metadata_integer<uint64_t>(file, "rng_offset")};
+  c.config = Json::parse(metadata(file, "config"), path + " (config)");
   for (const auto& [name, t] : file.tensors) {
     if (name.rfind(kModelPrefix, 0) == 0) c.model.emplace_back(name.substr(kModelPrefix.size()), t);
     else if (name.rfind(kOptimizerPrefix, 0) == 0) c.optimizer.emplace_back(name.substr(kOptimizerPrefix.size()), t);

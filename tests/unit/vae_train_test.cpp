@@ -5,9 +5,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <optional>
 
 #include "models/common/checkpoint.h"
 #include "models/vae/train.h"
+#include "tensor/safetensors.h"
+#include "tests/harness/expect_error.h"
 
 namespace trifecta::vae {
 namespace {
@@ -74,6 +78,31 @@ TEST(VaeTrain, ResumeIsBitIdenticalToAnUninterruptedRun) {
   // One metrics line per step in both runs: the resume neither lost nor repeated a step.
   EXPECT_EQ(logged_steps(straight / "metrics.jsonl"), (std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7, 8}));
   EXPECT_EQ(logged_steps(split / "metrics.jsonl"), logged_steps(straight / "metrics.jsonl"));
+}
+
+// A file that is valid safetensors but a damaged checkpoint: each missing or malformed entry is named.
+TEST(VaeCheckpoint, BadMetadataIsAClearError) {
+  const fs::path dir = temp_dir("bad_metadata");
+  const std::string path = (dir / "checkpoint.safetensors").string();
+  const std::map<std::string, std::string> good = {{"format", "trifecta-checkpoint-1"}, {"model_kind", "vae-conv-bernoulli"},
+                                                   {"step", "4"}, {"epoch", "0"}, {"batch", "4"}, {"rng_seed", "7"},
+                                                   {"rng_offset", "12"}, {"config", "{}"}};
+  const NamedTensors tensors = {{"model.w", zeros({2})}};
+  save_safetensors(path, tensors, good);
+  EXPECT_EQ(load_checkpoint(path, "vae-conv-bernoulli").position.rng.offset, 12u);
+  const auto damaged = [&](const std::string& key, const std::optional<std::string>& value) {
+    std::map<std::string, std::string> metadata = good;
+    if (value) metadata[key] = *value;
+    else metadata.erase(key);
+    save_safetensors(path, tensors, metadata);
+    return [path] { load_checkpoint(path, "vae-conv-bernoulli"); };
+  };
+  testing::expect_error(damaged("model_kind", std::nullopt), path, "metadata 'model_kind' is missing");
+  testing::expect_error(damaged("step", "4x"), path, "metadata 'step' is not an integer", "'4x'");
+  testing::expect_error(damaged("epoch", ""), path, "metadata 'epoch' is not an integer");
+  testing::expect_error(damaged("rng_seed", "-1"), path, "metadata 'rng_seed' is not an integer", "'-1'");
+  testing::expect_error(damaged("rng_offset", "99999999999999999999999"), path, "metadata 'rng_offset'");
+  testing::expect_error(damaged("config", std::nullopt), path, "metadata 'config' is missing");
 }
 
 TEST(VaeTrain, ResumeDropsMetricsWrittenAfterTheLastCheckpoint) {
