@@ -273,11 +273,11 @@ std::string args_text(const Args& a) {
 // The argument tuples of a case on a device: "cpu_shapes" or "cuda_shapes" when given, else "shapes".
 std::vector<Args> case_args(const Json& c, Device device) {
   const std::string own = device.is_cpu() ? "cpu_shapes" : "cuda_shapes";
-  const Json& list = c.contains(own) ? c.at(own, "case") : c.at("shapes", "case");
+  const Json& list = json::at(c, c.contains(own) ? own : "shapes", "kernels_bench case");
   std::vector<Args> all;
-  for (const Json& tuple : list.as_array("shapes")) {
+  for (const Json& tuple : json::as_array(list, "kernels_bench shapes")) {
     Args a;
-    for (const Json& v : tuple.as_array("shape")) a.push_back(v.as_int("shape"));
+    for (const Json& v : json::as_array(tuple, "kernels_bench shape")) a.push_back(json::as_int(v, "kernels_bench shape"));
     all.push_back(a);
   }
   return all;
@@ -295,17 +295,17 @@ int main(int argc, char** argv) {
     if (!in) throw Error(std::string("kernels_bench: cannot open ") + argv[1]);
     std::stringstream text;
     text << in.rdbuf();
-    const Json cases = Json::parse(text.str(), argv[1]);
+    const Json cases = json::parse(text.str(), argv[1]);
     const std::string which = argc > 2 ? argv[2] : "all";
     std::vector<Device> devices;
     if (which == "cpu" || which == "all") devices.push_back(kCPU);
     if ((which == "cuda" || which == "all") && cuda_available()) devices.push_back(kCUDA);
     if (which == "cuda" && !cuda_available()) throw Error("kernels_bench: no CUDA device present");
-    for (const Json& c : cases.at("cases", "cases").as_array("cases")) {
-      const std::string op = c.at("op", "case").as_string("op");
+    for (const Json& c : json::as_array(json::at(cases, "cases", argv[1]), argv[1])) {
+      const std::string op = json::as_string(json::at(c, "op", "kernels_bench case"), "kernels_bench case");
       if (!builders().count(op)) throw Error("kernels_bench: unknown op '" + op + "' in " + argv[1]);
       // Forward-only cases run without recording a graph, as inference would.
-      set_grad_enabled(c.contains("autograd") && c.at("autograd", "case").as_bool("autograd"));
+      set_grad_enabled(c.contains("autograd") && json::as_bool(json::at(c, "autograd", "kernels_bench case"), "kernels_bench case"));
       for (Device device : devices) {
         for (const Args& a : case_args(c, device)) {
           const Work work = builders().at(op)(a, device);

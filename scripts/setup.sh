@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(build-essential cmake libgtest-dev libopenblas-dev libopenblas0-openmp zlib1g-dev
+packages=(build-essential cmake libgtest-dev libopenblas-dev libopenblas0-openmp zlib1g-dev nlohmann-json3-dev
           python3-torch python3-numpy python3-pip dataset-fashion-mnist)
 missing=()
 for p in "${packages[@]}"; do

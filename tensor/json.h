@@ -1,57 +1,38 @@
-// A small JSON value with a strict parser and a writer: enough for safetensors headers, checkpoint configs
-// and metrics lines. Numbers are doubles (exact for integers below 2^53, which covers byte offsets).
+// JSON through nlohmann::json, parsed strictly and read with typed accessors whose errors name the caller.
+// Used for safetensors headers, checkpoint configs, metrics lines and benchmark case lists: text that may
+// come from a damaged or hostile file, so anything RFC 8259 does not allow is rejected rather than guessed
+// at (no "+1", "01", ".5", comments or trailing commas, no invalid UTF-8), and so are two things it allows
+// but no reader of ours can mean: duplicate keys (which one wins differs between parsers) and numbers that
+// overflow a double (1e400). Integers keep all 64 bits (up to 2^64-1), never rounded through a double.
 #pragma once
 
 #include <cstdint>
-#include <map>
-#include <memory>
 #include <string>
-#include <variant>
-#include <vector>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
 
 namespace trifecta {
 
-class Json {
- public:
-  using Array = std::vector<Json>;
-  using Object = std::map<std::string, Json>;
+using Json = nlohmann::json;
 
-  Json() = default;  // null
-  Json(std::nullptr_t) {}
-  Json(bool b) : value_(b) {}
-  Json(double d) : value_(d) {}
-  Json(int v) : value_(static_cast<double>(v)) {}
-  Json(int64_t v) : value_(static_cast<double>(v)) {}
-  Json(uint64_t v) : value_(static_cast<double>(v)) {}
-  Json(const char* s) : value_(std::string(s)) {}
-  Json(std::string s) : value_(std::move(s)) {}
-  Json(Array a) : value_(std::make_shared<Array>(std::move(a))) {}
-  Json(Object o) : value_(std::make_shared<Object>(std::move(o))) {}
+namespace json {
 
-  bool is_null() const { return value_.index() == 0; }
-  bool is_bool() const { return value_.index() == 1; }
-  bool is_number() const { return value_.index() == 2; }
-  bool is_string() const { return value_.index() == 3; }
-  bool is_array() const { return value_.index() == 4; }
-  bool is_object() const { return value_.index() == 5; }
+// Parses a whole document; an Error names `what` (a file, say) and the position of the fault.
+Json parse(std::string_view text, std::string_view what);
+// Compact text with sorted keys; a NaN or infinite number, which JSON cannot represent, is an Error naming
+// `what` (nlohmann would quietly write null).
+std::string dump(const Json& value, std::string_view what);
 
-  // Typed access; `what` names the caller for the error when the type is wrong.
-  bool as_bool(const char* what) const;
-  double as_number(const char* what) const;
-  int64_t as_int(const char* what) const;  // a number that is an exact integer
-  const std::string& as_string(const char* what) const;
-  const Array& as_array(const char* what) const;
-  const Object& as_object(const char* what) const;
-  // Member of an object, or an error naming what and the key.
-  const Json& at(const std::string& key, const char* what) const;
-  bool contains(const std::string& key) const;
+// Typed access: an Error naming `what` when the value is of another kind.
+const Json& at(const Json& object, const std::string& key, std::string_view what);  // missing key: Error
+bool as_bool(const Json& value, std::string_view what);
+double as_number(const Json& value, std::string_view what);  // any number
+int64_t as_int(const Json& value, std::string_view what);    // an integer literal within int64
+uint64_t as_uint(const Json& value, std::string_view what);  // a non-negative integer literal within uint64
+const std::string& as_string(const Json& value, std::string_view what);
+const Json::array_t& as_array(const Json& value, std::string_view what);
+const Json::object_t& as_object(const Json& value, std::string_view what);
 
-  std::string dump() const;  // compact, keys sorted
-  // Parses text; errors name `what` (a file name, say) and the byte position.
-  static Json parse(const std::string& text, const std::string& what);
-
- private:
-  std::variant<std::monostate, bool, double, std::string, std::shared_ptr<Array>, std::shared_ptr<Object>> value_;
-};
-
+}  // namespace json
 }  // namespace trifecta

@@ -93,28 +93,21 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
 
 void save_safetensors(const std::string& path, const NamedTensors& tensors,
                       const std::map<std::string, std::string>& metadata) {
-  Json::Object header;
+  Json header = Json::object();
   std::string data;
   for (const auto& [name, tensor] : tensors) {
     TRIFECTA_CHECK(tensor.defined(), path, "tensor '", name, "' is undefined");
-    TRIFECTA_CHECK(name != "__metadata__" && !header.count(name), path, "duplicate or reserved tensor name '", name, "'");
+    TRIFECTA_CHECK(name != "__metadata__" && !header.contains(name), path, "duplicate or reserved tensor name '", name, "'");
     Tensor host = empty(tensor.shape(), {tensor.dtype(), kCPU});
     copy_into(host, tensor);
     const size_t bytes = static_cast<size_t>(host.numel()) * itemsize(host.dtype());
-    Json::Array shape;
-    for (int64_t d : host.shape()) shape.emplace_back(d);
-    header[name] = Json(Json::Object{{"dtype", Json(format_dtype(host.dtype()))},
-                                     {"shape", Json(std::move(shape))},
-                                     {"data_offsets", Json(Json::Array{Json(static_cast<uint64_t>(data.size())),
-                                                                       Json(static_cast<uint64_t>(data.size() + bytes))})}});
+    header[name] = {{"dtype", format_dtype(host.dtype())},
+                    {"shape", host.shape().vec()},
+                    {"data_offsets", Json::array({data.size(), data.size() + bytes})}};
     data.append(static_cast<const char*>(host.raw_data()), bytes);
   }
-  if (!metadata.empty()) {
-    Json::Object meta;
-    for (const auto& [k, v] : metadata) meta[k] = Json(v);
-    header["__metadata__"] = Json(std::move(meta));
-  }
-  std::string header_text = Json(std::move(header)).dump();
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  std::string header_text = json::dump(header, path);
   header_text.append((8 - header_text.size() % 8) % 8, ' ');  // the format pads the header to 8-byte alignment
   std::string file(8, '\0');
   const uint64_t length = header_text.size();
@@ -135,29 +128,29 @@ TensorFile load_safetensors(const std::string& path) {
   for (int i = 0; i < 8; ++i) header_length |= static_cast<uint64_t>(static_cast<unsigned char>(file[i])) << (8 * i);
   TRIFECTA_CHECK(header_length <= file.size() - 8, path, "truncated or not a safetensors file: the header claims ",
                  header_length, " bytes but only ", file.size() - 8, " follow");
-  const Json header = Json::parse(file.substr(8, header_length), path + " (header)");
+  const Json header = json::parse(std::string_view(file).substr(8, header_length), path + " (header)");
   const size_t data_start = 8 + header_length;
   const uint64_t data_size = file.size() - data_start;
 
   TensorFile result;
   result.path = path;
   std::vector<std::pair<uint64_t, std::pair<std::string, Tensor>>> by_offset;
-  for (const auto& [name, entry] : header.as_object(path.c_str())) {
+  for (const auto& [name, entry] : json::as_object(header, path)) {
     const std::string where = path + ": tensor '" + name + "'";
     if (name == "__metadata__") {
-      for (const auto& [k, v] : entry.as_object(where.c_str())) result.metadata[k] = v.as_string(where.c_str());
+      for (const auto& [k, v] : json::as_object(entry, where)) result.metadata[k] = json::as_string(v, where);
       continue;
     }
-    const DType dtype = parse_dtype(entry.at("dtype", where.c_str()).as_string(where.c_str()), where);
+    const DType dtype = parse_dtype(json::as_string(json::at(entry, "dtype", where), where), where);
     Shape shape;
-    for (const Json& d : entry.at("shape", where.c_str()).as_array(where.c_str())) {
-      const int64_t size = d.as_int(where.c_str());
+    for (const Json& d : json::as_array(json::at(entry, "shape", where), where)) {
+      const int64_t size = json::as_int(d, where);
       TRIFECTA_CHECK(size >= 0, where, "negative dimension ", size);
       shape.push_back(size);
     }
-    const Json::Array& offsets = entry.at("data_offsets", where.c_str()).as_array(where.c_str());
+    const Json::array_t& offsets = json::as_array(json::at(entry, "data_offsets", where), where);
     TRIFECTA_CHECK(offsets.size() == 2, where, "data_offsets must have two entries");
-    const int64_t begin = offsets[0].as_int(where.c_str()), end = offsets[1].as_int(where.c_str());
+    const int64_t begin = json::as_int(offsets[0], where), end = json::as_int(offsets[1], where);
     const uint64_t needed = static_cast<uint64_t>(shape.numel()) * itemsize(dtype);
     TRIFECTA_CHECK(begin >= 0 && end >= begin && static_cast<uint64_t>(end - begin) == needed, where, "data_offsets [",
                    begin, ", ", end, ") do not hold ", needed, " bytes for ", dtype_name(dtype), shape.str());

@@ -41,7 +41,7 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
                     {"batch", std::to_string(p.batch)},
                     {"rng_seed", std::to_string(p.rng.seed)},
                     {"rng_offset", std::to_string(p.rng.offset)},
-                    {"config", checkpoint.config.dump()}});
+                    {"config", json::dump(checkpoint.config, path + " (config)")}});
 }
 
 Checkpoint load_checkpoint(const std::string& path, const std::string& expected_model_kind) {
@@ -57,7 +57,7 @@ Checkpoint load_checkpoint(const std::string& path, const std::string& expected_
   c.position.epoch = metadata_integer<int64_t>(file, "epoch");
   c.position.batch = metadata_integer<int64_t>(file, "batch");
   c.position.rng = {metadata_integer<uint64_t>(file, "rng_seed"), metadata_integer<uint64_t>(file, "rng_offset")};
-  c.config = Json::parse(metadata(file, "config"), path + " (config)");
+  c.config = json::parse(metadata(file, "config"), path + " (config)");
   for (const auto& [name, t] : file.tensors) {
     if (name.rfind(kModelPrefix, 0) == 0) c.model.emplace_back(name.substr(kModelPrefix.size()), t);
     else if (name.rfind(kOptimizerPrefix, 0) == 0) c.optimizer.emplace_back(name.substr(kOptimizerPrefix.size()), t);

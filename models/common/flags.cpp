@@ -117,16 +117,16 @@ std::string Flags::help() const {
 }
 
 Json Flags::to_json() const {
-  Json::Object values;
-  for (const auto& [name, f] : flags_) values[name] = Json(f.value);
-  return Json(std::move(values));
+  Json values = Json::object();
+  for (const auto& [name, f] : flags_) values[name] = f.value;
+  return values;
 }
 
 void Flags::fill_from(const Json& saved, const std::string& source) {
-  for (const auto& [name, value] : saved.as_object(source.c_str())) {
+  for (const auto& [name, value] : json::as_object(saved, source)) {
     auto it = flags_.find(name);
     if (it == flags_.end() || it->second.set) continue;  // flags given now win; unknown old flags are ignored
-    assign(name, it->second, value.as_string(source.c_str()));
+    assign(name, it->second, json::as_string(value, source));
     it->second.set = false;
   }
 }

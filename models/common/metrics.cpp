@@ -22,11 +22,11 @@ MetricsLog::MetricsLog(const std::string& path, int64_t resume_step) : path_(pat
       if (line.empty()) continue;
       Json entry;
       try {
-        entry = Json::parse(line, path + " line " + std::to_string(number));
+        entry = json::parse(line, path + " line " + std::to_string(number));
       } catch (const Error&) {
         break;  // a line cut short by the kill that ended the previous run: it and anything after go
       }
-      if (entry.contains("step") && entry.at("step", "metrics").as_int("metrics") > resume_step) break;
+      if (entry.is_object() && entry.contains("step") && json::as_int(json::at(entry, "step", path), path) > resume_step) break;
       kept << line << '\n';
     }
     write_file_atomically(path, kept.str());
@@ -40,7 +40,7 @@ MetricsLog::~MetricsLog() {
 }
 
 void MetricsLog::write(const Json& line) {
-  const std::string text = line.dump() + "\n";
+  const std::string text = json::dump(line, path_) + "\n";
   TRIFECTA_CHECK(std::fwrite(text.data(), 1, text.size(), file_) == text.size() && std::fflush(file_) == 0, path_,
                  "write failed: ", std::strerror(errno));
 }

@@ -68,7 +68,7 @@ std::unique_ptr<Vae> load_model(Flags& flags) {
   const TensorFile file = load_safetensors(path);
   const auto config = file.metadata.find("config");
   TRIFECTA_CHECK(config != file.metadata.end(), path, "not a trifecta checkpoint: no config");
-  flags.fill_from(Json::parse(config->second, path + " (config)"), path);
+  flags.fill_from(json::parse(config->second, path + " (config)"), path);
   const VaeConfig model_config = config_from(flags);
   const Checkpoint checkpoint = load_checkpoint(path, model_config.kind());
   auto model = std::make_unique<Vae>(model_config);
@@ -156,7 +156,7 @@ double train(const Flags& given) {
     const TensorFile header = load_safetensors(path);
     const auto config = header.metadata.find("config");
     TRIFECTA_CHECK(config != header.metadata.end(), path, "not a trifecta checkpoint: no config");
-    flags.fill_from(Json::parse(config->second, path + " (config)"), path);  // flags given now still win
+    flags.fill_from(json::parse(config->second, path + " (config)"), path);  // flags given now still win
     checkpoint = load_checkpoint(path, config_from(flags).kind());
   }
   apply_threads(flags);
@@ -224,16 +224,16 @@ double train(const Flags& given) {
         last_kl = kl.item<double>();
         const auto now = std::chrono::steady_clock::now();
         const double seconds = std::chrono::duration<double>(now - log_start).count();
-        Json::Object line{{"step", Json(position.step)},
-                          {"epoch", Json(position.epoch)},
-                          {"loss", Json(last_loss)},
-                          {"reconstruction", Json(last_loss - beta * last_kl)},
-                          {"kl", Json(last_kl)},
-                          {"beta", Json(beta)},
-                          {"images_per_second", Json(seconds > 0 ? images_since_log / seconds : 0.0)},
-                          {"elapsed_seconds", Json(std::chrono::duration<double>(now - start).count())}};
-        if (model.gamma().defined()) line["gamma"] = Json(model.gamma().item<double>());
-        metrics.write(Json(std::move(line)));
+        Json line{{"step", position.step},
+                  {"epoch", position.epoch},
+                  {"loss", last_loss},
+                  {"reconstruction", last_loss - beta * last_kl},
+                  {"kl", last_kl},
+                  {"beta", beta},
+                  {"images_per_second", seconds > 0 ? images_since_log / seconds : 0.0},
+                  {"elapsed_seconds", std::chrono::duration<double>(now - start).count()}};
+        if (model.gamma().defined()) line["gamma"] = model.gamma().item<double>();
+        metrics.write(line);
         images_since_log = 0;
         log_start = now;
       }
@@ -253,11 +253,11 @@ double train(const Flags& given) {
   const Evaluation result = evaluate(model, test_set, flags, 0);
   write_samples(model, (std::filesystem::path(out) / "samples.png").string(), 64, kSampleSeed);
   write_reconstructions(model, test_set.images, (std::filesystem::path(out) / "reconstructions.png").string());
-  metrics.write(Json(Json::Object{{"step", Json(position.step)},
-                                  {"test_negative_elbo", Json(result.negative_elbo)},
-                                  {"test_reconstruction", Json(result.reconstruction)},
-                                  {"test_kl", Json(result.kl)},
-                                  {"test_images", Json(result.images)}}));
+  metrics.write(Json{{"step", position.step},
+                     {"test_negative_elbo", result.negative_elbo},
+                     {"test_reconstruction", result.reconstruction},
+                     {"test_kl", result.kl},
+                     {"test_images", result.images}});
   std::fprintf(stderr, "test negative ELBO %.3f nats (reconstruction %.3f + KL %.3f) over %lld images\n",
                result.negative_elbo, result.reconstruction, result.kl, static_cast<long long>(result.images));
   return result.negative_elbo;

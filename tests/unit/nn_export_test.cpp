@@ -65,14 +65,14 @@ void export_network(const std::string& prefix, nn::Sequential& net, const Tensor
     NoGradGuard no_grad;
     out = net.forward(eval_input);
   }
-  Json::Array keys;
+  Json keys = Json::array();
   for (const auto& [name, t] : net.state_dict()) {
     tensors.emplace_back(prefix + "/state/" + name, t.detach());
-    keys.emplace_back(name);
+    keys.push_back(name);
   }
   tensors.emplace_back(prefix + "/in", eval_input);
   tensors.emplace_back(prefix + "/out", out);
-  metadata[prefix + "/state_keys"] = Json(keys).dump();
+  metadata[prefix + "/state_keys"] = keys.dump();
 }
 
 TEST(NnExport, TrifectaStateDictsForThePyTorchTwin) {

@@ -38,19 +38,18 @@ NamedTensors tensors_under(const std::string& prefix) {
   return out;
 }
 
-int64_t int_of(const Json& spec, const char* key) { return spec.at(key, "layer spec").as_int(key); }
-double number_of(const Json& spec, const char* key) { return spec.at(key, "layer spec").as_number(key); }
-bool flag_of(const Json& spec, const char* key) { return spec.at(key, "layer spec").as_bool(key); }
+int64_t int_of(const Json& spec, const char* key) { return spec.at(key).get<int64_t>(); }
+double number_of(const Json& spec, const char* key) { return spec.at(key).get<double>(); }
+bool flag_of(const Json& spec, const char* key) { return spec.at(key).get<bool>(); }
 Size2d size2d_of(const Json& spec, const char* key) {
-  const Json& v = spec.at(key, "layer spec");
-  if (v.is_number()) return v.as_int(key);
-  const Json::Array& hw = v.as_array(key);
-  return {hw.at(0).as_int(key), hw.at(1).as_int(key)};
+  const Json& v = spec.at(key);
+  if (v.is_number()) return v.get<int64_t>();
+  return {v.at(0).get<int64_t>(), v.at(1).get<int64_t>()};
 }
 
 // The trifecta twin of make_nn_golden.py's build().
 std::shared_ptr<nn::UnaryModule> build(const Json& spec) {
-  const std::string type = spec.at("type", "layer spec").as_string("type");
+  const std::string type = spec.at("type").get<std::string>();
   std::shared_ptr<nn::UnaryModule> layer;
   if (type == "Linear") {
     layer = std::make_shared<nn::Linear>(int_of(spec, "in"), int_of(spec, "out"), flag_of(spec, "bias"));
@@ -66,10 +65,10 @@ std::shared_ptr<nn::UnaryModule> build(const Json& spec) {
                                    .output_padding = size2d_of(spec, "output_padding"),
                                    .dilation = size2d_of(spec, "dilation"), .bias = flag_of(spec, "bias")});
   } else if (type == "BatchNorm1d" || type == "BatchNorm2d") {
-    const Json& momentum = spec.at("momentum", "layer spec");
+    const Json& momentum = spec.at("momentum");
     const nn::BatchNormOptions options{
         .eps = number_of(spec, "eps"),
-        .momentum = momentum.is_null() ? std::nullopt : std::optional<double>(momentum.as_number("momentum")),
+        .momentum = momentum.is_null() ? std::nullopt : std::optional<double>(momentum.get<double>()),
         .affine = flag_of(spec, "affine"),
         .track_running_stats = flag_of(spec, "track")};
     if (type == "BatchNorm1d")
@@ -78,14 +77,14 @@ std::shared_ptr<nn::UnaryModule> build(const Json& spec) {
       layer = std::make_shared<nn::BatchNorm2d>(int_of(spec, "features"), options);
   } else if (type == "LayerNorm") {
     Shape shape;
-    for (const Json& d : spec.at("shape", "layer spec").as_array("shape")) shape.push_back(d.as_int("shape"));
+    for (const Json& d : spec.at("shape")) shape.push_back(d.get<int64_t>());
     layer = std::make_shared<nn::LayerNorm>(
         shape, nn::LayerNormOptions{.eps = number_of(spec, "eps"), .elementwise_affine = flag_of(spec, "affine")});
   } else if (type == "Embedding") {
-    const Json& padding = spec.at("padding_idx", "layer spec");
+    const Json& padding = spec.at("padding_idx");
     layer = std::make_shared<nn::Embedding>(
         int_of(spec, "num"), int_of(spec, "dim"),
-        padding.is_null() ? std::nullopt : std::optional<int64_t>(padding.as_int("padding_idx")));
+        padding.is_null() ? std::nullopt : std::optional<int64_t>(padding.get<int64_t>()));
   } else if (type == "Dropout") {
     layer = std::make_shared<nn::Dropout>(number_of(spec, "p"));
   } else if (type == "ReLU") {
@@ -108,11 +107,11 @@ std::shared_ptr<nn::UnaryModule> build(const Json& spec) {
     layer = std::make_shared<nn::Flatten>(int_of(spec, "start"), int_of(spec, "end"));
   } else if (type == "Unflatten") {
     std::vector<int64_t> sizes;
-    for (const Json& s : spec.at("sizes", "layer spec").as_array("sizes")) sizes.push_back(s.as_int("sizes"));
+    for (const Json& s : spec.at("sizes")) sizes.push_back(s.get<int64_t>());
     layer = std::make_shared<nn::Unflatten>(int_of(spec, "dim"), sizes);
   } else if (type == "Sequential") {
     auto sequential = std::make_shared<nn::Sequential>();
-    for (const Json& child : spec.at("layers", "layer spec").as_array("layers")) sequential->push_back(build(child));
+    for (const Json& child : spec.at("layers")) sequential->push_back(build(child));
     layer = sequential;
   } else {
     TRIFECTA_FAIL("nn_golden_test", "the golden file has a layer of type '", type, "' that this test cannot build");
@@ -121,7 +120,7 @@ std::shared_ptr<nn::UnaryModule> build(const Json& spec) {
     auto* weighted = dynamic_cast<nn::WeightedLayer*>(layer.get());
     TRIFECTA_CHECK(weighted != nullptr, "nn_golden_test", "spectral norm on a ", type, ", which has no weight");
     nn::apply_spectral_norm(*weighted, {.n_power_iterations = static_cast<int>(int_of(
-                                            spec.at("spectral_norm", "layer spec"), "n_power_iterations"))});
+                                            spec.at("spectral_norm"), "n_power_iterations"))});
   }
   return layer;
 }
@@ -135,9 +134,9 @@ std::shared_ptr<nn::UnaryModule> build(const Json& spec) {
 
 std::vector<Json> cases_of_kind(const std::string& kind) {
   std::vector<Json> out;
-  const Json cases = Json::parse(golden().metadata.at("cases"), "nn golden metadata");
-  for (const Json& c : cases.as_array("cases"))
-    if (c.at("kind", "case").as_string("kind") == kind) out.push_back(c);
+  const Json cases = json::parse(golden().metadata.at("cases"), "nn golden metadata");
+  for (const Json& c : cases)
+    if (c.at("kind").get<std::string>() == kind) out.push_back(c);
   return out;
 }
 
@@ -145,16 +144,16 @@ TEST(NnGolden, EveryLayerMatchesPyTorch) {
   const std::vector<Json> cases = cases_of_kind("layer");
   ASSERT_GT(cases.size(), 40u);
   for (const Json& c : cases) {
-    const std::string name = c.at("name", "case").as_string("name");
+    const std::string name = c.at("name").get<std::string>();
     SCOPED_TRACE(name);
-    const std::shared_ptr<nn::UnaryModule> module = build(c.at("spec", "case"));
+    const std::shared_ptr<nn::UnaryModule> module = build(c.at("spec"));
 
     std::vector<std::string> expected_keys, keys;
-    for (const Json& k : c.at("state_keys", "case").as_array("state_keys")) expected_keys.push_back(k.as_string("key"));
+    for (const Json& k : c.at("state_keys")) expected_keys.push_back(k.get<std::string>());
     for (const auto& [key, t] : module->state_dict()) keys.push_back(key);
     EXPECT_EQ(keys, expected_keys) << "state dict keys or their order differ from PyTorch's";
     module->load_state_dict(tensors_under(name + "/state/"));
-    module->train(c.at("training", "case").as_bool("training"));
+    module->train(c.at("training").get<bool>());
 
     Tensor x = golden().get(name + "/in").clone();
     if (is_floating(x.dtype())) x.requires_grad_();
@@ -190,8 +189,8 @@ Tensor run_loss(const std::string& loss, const Json& params, const TensorList& i
   if (loss == "mse") return nn::mse_loss(in[0], in[1], reduction);
   if (loss == "bce_with_logits") return nn::binary_cross_entropy_with_logits(in[0], in[1], reduction);
   if (loss == "cross_entropy")
-    return nn::cross_entropy(in[0], in[1], reduction, params.at("label_smoothing", "params").as_number("smoothing"),
-                             params.at("ignore_index", "params").as_int("ignore_index"));
+    return nn::cross_entropy(in[0], in[1], reduction, params.at("label_smoothing").get<double>(),
+                             params.at("ignore_index").get<int64_t>());
   if (loss == "gaussian_nll") return nn::gaussian_nll(in[0], in[1], in[2], reduction);
   if (loss == "kl_diag_gaussian_standard") return nn::kl_diag_gaussian_standard(in[0], in[1], reduction);
   TRIFECTA_FAIL("nn_golden_test", "the golden file has a case for loss '", loss, "' that this test cannot run");
@@ -201,16 +200,16 @@ TEST(NnGolden, EveryLossMatchesPyTorch) {
   const std::vector<Json> cases = cases_of_kind("loss");
   ASSERT_GT(cases.size(), 30u);
   for (const Json& c : cases) {
-    const std::string name = c.at("name", "case").as_string("name");
+    const std::string name = c.at("name").get<std::string>();
     SCOPED_TRACE(name);
     TensorList inputs;
-    for (int64_t i = 0; i < c.at("inputs", "case").as_int("inputs"); ++i) {
+    for (int64_t i = 0; i < c.at("inputs").get<int64_t>(); ++i) {
       Tensor t = golden().get(name + "/in" + std::to_string(i)).clone();
       if (golden().has(name + "/grad" + std::to_string(i))) t.requires_grad_();
       inputs.push_back(t);
     }
-    const Tensor out = run_loss(c.at("loss", "case").as_string("loss"), c.at("params", "case"), inputs,
-                                reduction_of(c.at("reduction", "case").as_string("reduction")));
+    const Tensor out = run_loss(c.at("loss").get<std::string>(), c.at("params"), inputs,
+                                reduction_of(c.at("reduction").get<std::string>()));
     EXPECT_TRUE(tensors_close(out, golden().get(name + "/out"), kGoldenTolerance, name + " output"));
     sum(mul(out, golden().get(name + "/w"))).backward();
     for (size_t i = 0; i < inputs.size(); ++i) {

@@ -33,26 +33,26 @@ const TensorFile& golden() {
   return file;
 }
 
-Json metadata(const std::string& key) { return Json::parse(golden().metadata.at(key), "optim golden metadata"); }
+Json metadata(const std::string& key) { return json::parse(golden().metadata.at(key), "optim golden metadata"); }
 
 double number_or(const Json& object, const char* key, double fallback) {
-  return object.contains(key) ? object.at(key, "options").as_number(key) : fallback;
+  return object.contains(key) ? object.at(key).get<double>() : fallback;
 }
-bool flag(const Json& object, const char* key) { return object.contains(key) && object.at(key, "options").as_bool(key); }
+bool flag(const Json& object, const char* key) { return object.contains(key) && object.at(key).get<bool>(); }
 
 std::unique_ptr<optim::Optimizer> make_optimizer(const Json& config, const std::vector<Tensor>& params) {
-  const std::string type = config.at("type", "config").as_string("type");
-  const Json& o = config.at("options", "config");
+  const std::string type = config.at("type").get<std::string>();
+  const Json& o = config.at("options");
   std::vector<optim::ParamGroupOptions> groups;
-  if (config.at("groups", "config").is_null()) {
+  if (config.at("groups").is_null()) {
     groups.push_back({optim::unnamed(params), {}, {}});
   } else {
-    for (const Json& g : config.at("groups", "config").as_array("groups")) {
+    for (const Json& g : config.at("groups")) {
       optim::ParamGroupOptions group;
-      for (const Json& i : g.at("params", "group").as_array("params"))
-        group.params.emplace_back("", params.at(static_cast<size_t>(i.as_int("param index"))));
-      if (g.contains("lr")) group.lr = g.at("lr", "group").as_number("lr");
-      if (g.contains("weight_decay")) group.weight_decay = g.at("weight_decay", "group").as_number("weight_decay");
+      for (const Json& i : g.at("params"))
+        group.params.emplace_back("", params.at(static_cast<size_t>(i.get<int64_t>())));
+      if (g.contains("lr")) group.lr = g.at("lr").get<double>();
+      if (g.contains("weight_decay")) group.weight_decay = g.at("weight_decay").get<double>();
       groups.push_back(group);
     }
   }
@@ -78,7 +78,7 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const Json& config, const std::
 }
 
 void replay(const Json& config, Device device) {
-  const std::string name = config.at("name", "config").as_string("name");
+  const std::string name = config.at("name").get<std::string>();
   SCOPED_TRACE(name + " on " + device.str());
   const int64_t steps = std::stoll(golden().metadata.at("steps"));
   const std::vector<bool> present = [&] {
@@ -110,20 +110,20 @@ void replay(const Json& config, Device device) {
 
 TEST(OptimGolden, OptimizersMatchPyTorchOnCpu) {
   const Json configs = metadata("configs");
-  ASSERT_GE(configs.as_array("configs").size(), 9u);
-  for (const Json& config : configs.as_array("configs")) replay(config, kCPU);
+  ASSERT_GE(configs.size(), 9u);
+  for (const Json& config : configs) replay(config, kCPU);
 }
 
 TEST(OptimGolden, OptimizersMatchPyTorchOnCuda) {
   if (!cuda_available()) GTEST_SKIP() << "no CUDA device present; the CUDA replay runs on a GPU machine";
   const Json configs = metadata("configs");
-  for (const Json& config : configs.as_array("configs")) replay(config, kCUDA);
+  for (const Json& config : configs) replay(config, kCUDA);
 }
 
 void check_clipping(Device device) {
   const Json cases = metadata("clip_cases");
-  for (const Json& c : cases.as_array("clip_cases")) {
-    const std::string name = c.at("name", "clip case").as_string("name");
+  for (const Json& c : cases) {
+    const std::string name = c.at("name").get<std::string>();
     SCOPED_TRACE(name + " on " + device.str());
     std::vector<Tensor> params;
     for (size_t i = 0; golden().has("init.p" + std::to_string(i)); ++i) {
@@ -132,12 +132,12 @@ void check_clipping(Device device) {
       if (golden().has(grad_key)) p.set_grad(golden().get(grad_key).to(device).clone());
       params.push_back(p);
     }
-    if (!c.at("max_norm", "clip case").is_null()) {
-      const double norm = optim::clip_grad_norm_(params, c.at("max_norm", "clip case").as_number("max_norm"));
+    if (!c.at("max_norm").is_null()) {
+      const double norm = optim::clip_grad_norm_(params, c.at("max_norm").get<double>());
       const double expected = golden().get("clip." + name + ".norm").item<double>();
       EXPECT_NEAR(norm, expected, 1e-6 * expected);
     } else {
-      optim::clip_grad_value_(params, c.at("clip_value", "clip case").as_number("clip_value"));
+      optim::clip_grad_value_(params, c.at("clip_value").get<double>());
     }
     for (size_t i = 0; i < params.size(); ++i) {
       const std::string key = "clip." + name + ".clipped" + std::to_string(i);

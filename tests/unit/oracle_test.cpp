@@ -19,12 +19,12 @@ namespace {
 using Params = Json;
 using OracleOp = std::function<TensorList(const TensorList&, const Params&)>;
 
-double param(const Params& p, const char* key) { return p.at(key, "oracle params").as_number("oracle params"); }
-int64_t int_param(const Params& p, const char* key) { return p.at(key, "oracle params").as_int("oracle params"); }
+double param(const Params& p, const char* key) { return p.at(key).get<double>(); }
+int64_t int_param(const Params& p, const char* key) { return p.at(key).get<int64_t>(); }
 bool flag(const Params& p, const char* key) { return int_param(p, key) != 0; }
 std::vector<int64_t> ints_param(const Params& p, const char* key) {
   std::vector<int64_t> values;
-  for (const Json& v : p.at(key, "oracle params").as_array("oracle params")) values.push_back(v.as_int("oracle"));
+  for (const Json& v : p.at(key)) values.push_back(v.get<int64_t>());
   return values;
 }
 std::vector<int64_t> dims_param(const Params& p) { return ints_param(p, "dims"); }
@@ -37,7 +37,7 @@ Size2d size2d(const Params& p, const char* key) {
 Tensor optional_input(const TensorList& x, size_t i) { return i < x.size() ? x[i] : Tensor(); }
 
 LossReduction reduction_param(const Params& p) {
-  const std::string& name = p.at("reduction", "oracle params").as_string("oracle params");
+  const std::string name = p.at("reduction").get<std::string>();
   if (name == "sum") return LossReduction::Sum;
   if (name == "none") return LossReduction::None;
   return LossReduction::Mean;
@@ -173,20 +173,20 @@ constexpr Tolerance kOracleTolerance{1e-4, 2e-5};
 
 // Runs every case of the oracle file on device (inputs copied there) and compares with PyTorch's results.
 void check_every_case(Device device) {
-  const Json cases = Json::parse(oracle().metadata.at("cases"), "oracle metadata");
-  ASSERT_GT(cases.as_array("cases").size(), 100u);
-  for (const Json& c : cases.as_array("cases")) {
-    const std::string name = c.at("name", "case").as_string("name"), op = c.at("op", "case").as_string("op");
+  const Json cases = json::parse(oracle().metadata.at("cases"), "oracle metadata");
+  ASSERT_GT(cases.size(), 100u);
+  for (const Json& c : cases) {
+    const std::string name = c.at("name").get<std::string>(), op = c.at("op").get<std::string>();
     SCOPED_TRACE(name + " on " + device.str());
     ASSERT_TRUE(oracle_ops().count(op)) << "the oracle has a case for op '" << op << "' that this test cannot run";
     TensorList inputs;
-    for (int64_t i = 0; i < c.at("inputs", "case").as_int("inputs"); ++i) {
+    for (int64_t i = 0; i < c.at("inputs").get<int64_t>(); ++i) {
       Tensor t = oracle().get(name + "/in" + std::to_string(i)).clone().to(device);
       if (oracle().has(name + "/grad" + std::to_string(i))) t.requires_grad_();
       inputs.push_back(t);
     }
-    const TensorList outputs = oracle_ops().at(op)(inputs, c.at("params", "case"));
-    ASSERT_EQ(static_cast<int64_t>(outputs.size()), c.at("outputs", "case").as_int("outputs"));
+    const TensorList outputs = oracle_ops().at(op)(inputs, c.at("params"));
+    ASSERT_EQ(static_cast<int64_t>(outputs.size()), c.at("outputs").get<int64_t>());
     Tensor loss;
     for (size_t k = 0; k < outputs.size(); ++k) {
       const Tensor expected = oracle().get(name + "/out" + std::to_string(k));

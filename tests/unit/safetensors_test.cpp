@@ -70,9 +70,9 @@ TEST(Safetensors, HeaderFollowsTheFormat) {
   uint64_t length = 0;
   for (int i = 0; i < 8; ++i) length |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[i])) << (8 * i);
   EXPECT_EQ(length % 8, 0u) << "the header is padded to 8-byte alignment";
-  const Json header = Json::parse(bytes.substr(8, length), "header");
-  EXPECT_EQ(header.at("w", "h").at("dtype", "h").as_string("h"), "F32");
-  EXPECT_EQ(header.at("w", "h").at("data_offsets", "h").as_array("h")[1].as_int("h"), 24);
+  const Json header = json::parse(bytes.substr(8, length), "header");
+  EXPECT_EQ(header.at("w").at("dtype"), "F32");
+  EXPECT_EQ(header.at("w").at("data_offsets"), Json::array({0, 24}));
   EXPECT_EQ(bytes.size(), 8 + length + 24);
   std::filesystem::remove(path);
 }
@@ -112,23 +112,6 @@ TEST(Safetensors, BrokenFilesGiveClearErrors) {
   save_safetensors(path, {{"w", ones({2})}});
   EXPECT_NE(error_of([&] { load_safetensors(path).get("v"); }).find("no tensor named 'v'"), std::string::npos);
   std::filesystem::remove(path);
-}
-
-TEST(Json, ParsesAndWritesWhatItReads) {
-  const std::string text = R"({"a":[1,2.5,-3e2,true,false,null],"b":{"c":"x\"\\\n\u00e9\ud83d\ude00"}})";
-  const Json j = Json::parse(text, "test");
-  EXPECT_EQ(j.at("a", "t").as_array("t")[2].as_number("t"), -300.0);
-  EXPECT_EQ(j.at("b", "t").at("c", "t").as_string("t"), "x\"\\\n\xc3\xa9\xf0\x9f\x98\x80");
-  EXPECT_EQ(Json::parse(j.dump(), "again").dump(), j.dump());
-}
-
-TEST(Json, RejectsMalformedInputNamingTheSource) {
-  for (const char* bad : {"{", "[1,]", "{\"a\" 1}", "tru", "\"unterminated", "1 2", "{\"a\":1,}", "[\"\\x\"]"}) {
-    const std::string message = error_of([&] { Json::parse(bad, "config.json"); });
-    EXPECT_NE(message.find("config.json"), std::string::npos) << bad << " -> " << message;
-  }
-  EXPECT_NE(error_of([] { Json::parse("{\"a\":1}", "t").at("b", "cfg"); }).find("missing key 'b'"), std::string::npos);
-  EXPECT_NE(error_of([] { Json::parse("1.5", "t").as_int("cfg"); }).find("integer"), std::string::npos);
 }
 
 }  // namespace

@@ -47,8 +47,8 @@ std::vector<int64_t> logged_steps(const fs::path& path) {
   std::ifstream in(path);
   std::vector<int64_t> steps;
   for (std::string line; std::getline(in, line);) {
-    const Json j = Json::parse(line, path.string());
-    if (!j.contains("test_negative_elbo")) steps.push_back(j.at("step", "metrics").as_int("metrics"));
+    const Json j = json::parse(line, path.string());
+    if (!j.contains("test_negative_elbo")) steps.push_back(j.at("step").get<int64_t>());
   }
   return steps;
 }
