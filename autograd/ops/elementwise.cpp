@@ -290,9 +290,11 @@ Tensor operator-(Scalar a, const Tensor& b) { return sub(number_beside("sub", b,
 Tensor operator*(Scalar a, const Tensor& b) { return mul(b, a); }
 Tensor operator/(Scalar a, const Tensor& b) { return div(number_beside("div", b, a), b); }
 
-#define TRIFECTA_COMPARE_FRONT_END(name)                                                                    \
-  Tensor name(const Tensor& a, const Tensor& b) { return compare_op(OpId::name, CompareOp::name, a, b); }      \
-  Tensor name(const Tensor& a, Scalar b) { return compare_op(OpId::name, CompareOp::name, a, number_beside(#name, a, b)); }
+#define TRIFECTA_COMPARE_FRONT_END(name)                                                                  \
+  Tensor name(const Tensor& a, const Tensor& b) { return compare_op(OpId::name, CompareOp::name, a, b); } \
+  Tensor name(const Tensor& a, Scalar b) {                                                                \
+    return compare_op(OpId::name, CompareOp::name, a, number_beside(#name, a, b));                        \
+  }
 TRIFECTA_COMPARE_FRONT_END(eq)
 TRIFECTA_COMPARE_FRONT_END(ne)
 TRIFECTA_COMPARE_FRONT_END(lt)

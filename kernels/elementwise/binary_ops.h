@@ -18,15 +18,15 @@ namespace trifecta {
   X(sub, Numeric, a - b, g, -g)                                                                              \
   X(mul, Numeric, a * b, g * b, g * a)                                                                       \
   X(div, Floating, a / b, g / b, -g * y / b)                                                                 \
-  /* PyTorch's pow gradients: d/da = b a^(b-1), taken as 0 where b = 0 (even at a = 0, where it would be   \
+  /* PyTorch's pow gradients: d/da = b a^(b-1), taken as 0 where b = 0 (even at a = 0, where it would be     \
      0 * inf); d/db = a^b log a, taken as 0 where a = 0 and b >= 0 (0 * -inf), NaN for a < 0 as log a is. */ \
   X(pow, Floating, math::pow(a, b), b == T(0) ? T(0) : g * b * math::pow(a, b - T(1)),                       \
     (a == T(0) && b >= T(0)) ? T(0) : g * y * math::log(a))                                                  \
-  /* Ties send half the gradient to each side, as PyTorch does; a NaN operand, neither smaller nor larger, \
+  /* Ties send half the gradient to each side, as PyTorch does; a NaN operand, neither smaller nor larger,   \
      sends the whole gradient to both (PyTorch again). */                                                    \
-  X(maximum, Numeric, math::nan_max(a, b), a < b ? T(0) : (a == b ? g / T(2) : g),                          \
+  X(maximum, Numeric, math::nan_max(a, b), a < b ? T(0) : (a == b ? g / T(2) : g),                           \
     a > b ? T(0) : (a == b ? g / T(2) : g))                                                                  \
-  X(minimum, Numeric, math::nan_min(a, b), a > b ? T(0) : (a == b ? g / T(2) : g),                          \
+  X(minimum, Numeric, math::nan_min(a, b), a > b ? T(0) : (a == b ? g / T(2) : g),                           \
     a < b ? T(0) : (a == b ? g / T(2) : g))
 
 // X(name, forward(a, b)) -> bool

@@ -35,7 +35,7 @@ namespace trifecta {
   X(tanh, Floating, Output, math::tanh(x), g * (T(1) - y * y))                                                 \
   /* sigmoid(x) = 1 / (1 + e^-x); for very negative x, e^-x overflows to inf and y correctly becomes 0. */     \
   X(sigmoid, Floating, Output, T(1) / (T(1) + math::exp(-x)), g * y * (T(1) - y))                              \
-  /* relu keeps NaN (NaN < 0 fails) and passes the gradient through it, as PyTorch does. */                   \
+  /* relu keeps NaN (NaN < 0 fails) and passes the gradient through it, as PyTorch does. */                    \
   X(relu, Floating, Output, x < T(0) ? T(0) : x, y <= T(0) ? T(0) : g)                                         \
   X(leaky_relu, Floating, Input, x > T(0) ? x : a * x, x > T(0) ? g : a * g)                                   \
   X(elu, Floating, Input, x > T(0) ? x : a * math::expm1(x), x > T(0) ? g : g * a * math::exp(x))              \
@@ -45,9 +45,9 @@ namespace trifecta {
   /* softplus(x) = log(1 + e^(a x)) / a, and x itself once a x > b (threshold) where the two agree. */         \
   X(softplus, Floating, Input, a * x > b ? x : math::log1p(math::exp(a * x)) / a,                              \
     a * x > b ? g : g / (T(1) + math::exp(-a * x)))                                                            \
-  /* x^a: 0 gradient for a = 0 even at x = 0, where a x^(a-1) would be 0 * inf (PyTorch gives 0 too). */    \
+  /* x^a: 0 gradient for a = 0 even at x = 0, where a x^(a-1) would be 0 * inf (PyTorch gives 0 too). */       \
   X(pow_scalar, Numeric, Input, power(x, a), a == T(0) ? T(0) : g * a * power(x, a - T(1)))                    \
-  /* NaN in x or in a bound gives NaN; the gradient passes where a <= x <= b (never at NaN). */               \
+  /* NaN in x or in a bound gives NaN; the gradient passes where a <= x <= b (never at NaN). */                \
   X(clamp, Numeric, Input, math::nan_min(math::nan_max(x, a), b), (x >= a && x <= b) ? g : T(0))
 
 enum class UnarySaves : uint8_t { Nothing, Input, Output };
@@ -141,30 +141,34 @@ TRIFECTA_HD inline double normal_lower_tail(double x) { return 0.5 * ::erfc(math
 template <class T>
 struct TanhGate {
   T r, h;
-  bool below;  // u < 0, where s = e r
-  TRIFECTA_HD T s() const { return below ? (r * h) * h : r; }
+  // u has the sign of x (u = sqrt(2/pi) x (1 + 0.044715 x^2)), so s = e r = r h^2 exactly where x < 0.
+  TRIFECTA_HD T s(T x) const { return x < T(0) ? (r * h) * h : r; }
 };
 template <class T>
 TRIFECTA_HD inline TanhGate<T> tanh_gate(T x) {
   const double xd = static_cast<double>(x);
-  const double u = 0.7978845608028654 * (xd + 0.044715 * xd * xd * xd);
-  // h = e^-800 is 0 even in double; the floor keeps inf and NaN out of the split (NaN in x stays NaN in x s).
-  const double exponent = math::max(-math::abs(u), -800.0);
+  const double u = 0.7978845608028654 * (xd + 0.044715 * xd * xd * xd);  // finite in double for any finite float
+  const double exponent = -math::fabs(u);
   T h;
   if constexpr (std::is_same_v<T, float>) {
+    // Where high overflows to -inf (x = +-inf, or |x| > 2e13), the remainder is NaN or +inf; bounding it
+    // (float selects, which keep the loop vectorizable where double ones would not) makes it harmless beside
+    // exp(-inf) = 0. Elsewhere it is below an ulp of high.
     const float high = static_cast<float>(exponent);
-    h = math::exp(high) * (1.0f + static_cast<float>(exponent - static_cast<double>(high)));
+    const float remainder =
+        math::min(math::max(static_cast<float>(exponent - static_cast<double>(high)), -1.0f), 1.0f);
+    h = math::exp(high) * (1.0f + remainder);
   } else {
     h = math::exp(exponent);
   }
-  return {T(1) / (T(1) + h * h), h, u < 0.0};
+  return {T(1) / (T(1) + h * h), h};
 }
 
 template <class T>
 TRIFECTA_HD inline T gelu_forward(T x, T approximate) {
   if (approximate != T(0)) {
     const TanhGate<T> gate = tanh_gate(x);
-    return gate.below ? ((x * gate.r) * gate.h) * gate.h : x * gate.r;
+    return x < T(0) ? ((x * gate.r) * gate.h) * gate.h : x * gate.r;
   }
   if constexpr (std::is_same_v<T, float>) {
     const NormalTail tail = normal_tail(x);  // Phi(x) = 1 - Phi(-x) for x >= 0
@@ -184,7 +188,7 @@ TRIFECTA_HD inline T gelu_derivative(T x, T approximate) {
     // PyTorch).
     const TanhGate<T> gate = tanh_gate(x);
     const T du = T(0.7978845608028654) * (T(1) + T(3) * T(0.044715) * math::min(x * x, T(1e30)));
-    return gate.s() + (x * gate.h) * (T(2) * du * gate.r * gate.r * gate.h);
+    return gate.s(x) + (x * gate.h) * (T(2) * du * gate.r * gate.r * gate.h);
   }
   if constexpr (std::is_same_v<T, float>) {
     const NormalTail tail = normal_tail(x);  // Phi(x) + x phi(x) = (m + x / sqrt(2 pi)) q^2 below 0
@@ -220,17 +224,43 @@ TRIFECTA_HD inline T silu_derivative(T x) {
 TRIFECTA_UNARY_OPS(TRIFECTA_UNARY_FUNCTOR)
 #undef TRIFECTA_UNARY_FUNCTOR
 
-// Binds an op's parameters so the elementwise loops see a plain y = f(x).
-template <class Op, class T>
+// Binds an op's parameters so the elementwise loops see a plain y = f(x). A is T, or a compile-time constant
+// (std::integral_constant) for a parameter that only picks a formula (below).
+template <class Op, class T, class A = T>
 struct UnaryForward {
-  T a, b;
-  TRIFECTA_HD T operator()(T x) const { return Op::template forward<T>(x, a, b); }
+  A a;
+  T b;
+  TRIFECTA_HD T operator()(T x) const { return Op::template forward<T>(x, T(a), b); }
 };
-template <class Op, class T>
+template <class Op, class T, class A = T>
 struct UnaryBackward {
-  T a, b;
-  TRIFECTA_HD T operator()(T x, T y, T g) const { return Op::template backward<T>(x, y, g, a, b); }
+  A a;
+  T b;
+  TRIFECTA_HD T operator()(T x, T y, T g) const { return Op::template backward<T>(x, y, g, T(a), b); }
 };
+
+// An op whose first parameter only picks one of two formulas (gelu: exact or tanh form) runs one loop per
+// choice, with the parameter a compile-time 0 or 1: the compiler vectorizes a loop with a choice inside only
+// by unswitching it, which it declines for a body as long as gelu's.
+template <class Op>
+inline constexpr bool kParameterPicksFormula = false;
+template <>
+inline constexpr bool kParameterPicksFormula<gelu_functor> = true;
+
+// Calls run(a) with the op's first parameter as the loop should see it: C for most ops, 0 or 1 fixed at
+// compile time for those above.
+template <class Op, class C, class Run>
+void with_first_parameter(double a, const Run& run) {
+  if constexpr (kParameterPicksFormula<Op>) {
+    if (a != 0.0) {
+      run(std::integral_constant<int, 1>{});
+    } else {
+      run(std::integral_constant<int, 0>{});
+    }
+  } else {
+    run(static_cast<C>(a));
+  }
+}
 
 // Calls f(functor_tag) for the functor type of a runtime UnaryOp.
 template <class F>

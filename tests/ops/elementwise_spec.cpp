@@ -186,7 +186,8 @@ TRIFECTA_OP_SPEC({
     .reference =
         [](const std::vector<Ref>& in, const OpCase& c) {
           const double value = c.params[0];
-          return std::vector<Ref>{zip_ref(in[1], in[0], [value](double mask, double x) { return mask != 0 ? value : x; })};
+          const auto fill = [value](double mask, double x) { return mask != 0 ? value : x; };
+          return std::vector<Ref>{zip_ref(in[1], in[0], fill)};
         },
     .dtypes = kAllFloating,
 });

@@ -22,7 +22,8 @@ void expect_refused(const Tensor& t, const std::function<void()>& write, std::st
                     std::initializer_list<std::string_view> parts) {
   const uint64_t before = version_of(t);
   const std::string message = error_message(write);
-  EXPECT_EQ(message.rfind(std::string(op) + ":", 0), 0u) << "expected the message to start with '" << op << ":': " << message;
+  EXPECT_EQ(message.rfind(std::string(op) + ":", 0), 0u) << "expected the message to start with '" << op << ":': "
+                                                          << message;
   for (const std::string_view part : parts)
     EXPECT_NE(message.find(part), std::string::npos) << "expected '" << part << "' in: " << message;
   EXPECT_EQ(version_of(t), before) << op << " bumped the version of a tensor it refused to write";

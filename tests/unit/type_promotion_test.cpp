@@ -23,7 +23,10 @@ Tensor floats(std::vector<double> values, DType dtype = DType::Float32) {
   const Shape shape{static_cast<int64_t>(values.size())};
   return from_vector(values, shape, {dtype});
 }
-Tensor flags(std::vector<bool> values) { return from_vector(values, {static_cast<int64_t>(values.size())}, {DType::Bool}); }
+Tensor flags(std::vector<bool> values) {
+  const Shape shape{static_cast<int64_t>(values.size())};
+  return from_vector(values, shape, {DType::Bool});
+}
 
 void expect_values(const Tensor& t, DType dtype, const std::vector<double>& expected) {
   EXPECT_EQ(t.dtype(), dtype) << "got " << t.str();
