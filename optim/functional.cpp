@@ -1,51 +1,16 @@
 // Front ends of the fused optimizer updates: operand checks, then the kernel.
 #include "optim/functional.h"
 
-#include <algorithm>
 #include <cmath>
-#include <cstdlib>
-#include <utility>
 #include <vector>
 
 #include "autograd/grad_mode.h"
 #include "autograd/ops/factories.h"
 #include "kernels/registry.h"
+#include "tensor/overlap.h"
 
 namespace trifecta::optim {
 namespace {
-
-// The lowest and highest storage offsets a tensor's elements occupy.
-std::pair<int64_t, int64_t> element_span(const Tensor& t) {
-  int64_t low = t.offset(), high = t.offset();
-  for (int d = 0; d < t.ndim(); ++d) {
-    const int64_t reach = (t.size(d) - 1) * t.stride(d);
-    (reach >= 0 ? high : low) += reach;
-  }
-  return {low, high};
-}
-
-// Whether two elements of t can share a storage slot. Sorted by stride, a layout cannot overlap itself when
-// each dim's stride exceeds the furthest reach of all smaller dims together; this accepts every layout a
-// view of a dense tensor produces (transposes, slices) and rejects expanded dims (stride 0).
-bool overlaps_itself(const Tensor& t) {
-  std::vector<std::pair<int64_t, int64_t>> dims;  // (|stride|, size) of dims with more than one element
-  for (int d = 0; d < t.ndim(); ++d)
-    if (t.size(d) > 1) dims.emplace_back(std::llabs(t.stride(d)), t.size(d));
-  std::sort(dims.begin(), dims.end());
-  int64_t reach = 0;
-  for (const auto& [stride, size] : dims) {
-    if (stride <= reach) return true;
-    reach += (size - 1) * stride;
-  }
-  return false;
-}
-
-bool share_memory(const Tensor& a, const Tensor& b) {
-  if (a.storage() != b.storage() || a.numel() == 0 || b.numel() == 0) return false;
-  const auto [a_low, a_high] = element_span(a);
-  const auto [b_low, b_high] = element_span(b);
-  return a_low <= b_high && b_low <= a_high;
-}
 
 struct Operand {
   const char* name;
@@ -66,8 +31,7 @@ void check_operands(const char* op, const std::vector<Operand>& operands) {
     TRIFECTA_CHECK(a.tensor.shape() == param.shape() && a.tensor.dtype() == param.dtype() &&
                        a.tensor.device() == param.device(),
                    op, "the ", a.name, " ", a.tensor.str(), " does not match the parameter ", param.str());
-    TRIFECTA_CHECK(!a.written || !overlaps_itself(a.tensor), op, "the ", a.name, " ", a.tensor.str(),
-                   " has elements that share memory (an expanded view?), but it is written in place");
+    if (a.written) check_writable_in_place(a.tensor, op, a.name);
     for (size_t j = 0; j < i; ++j) {
       const Operand& b = operands[j];
       TRIFECTA_CHECK(!(a.written || b.written) || !share_memory(a.tensor, b.tensor), op, "the ", b.name, " and the ",

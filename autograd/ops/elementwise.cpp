@@ -1,6 +1,7 @@
 // Front ends of the elementwise ops: check operands, broadcast, run the kernel, record the backward.
 #include "autograd/ops/elementwise.h"
 
+#include "autograd/grad_mode.h"
 #include "autograd/ops/factories.h"
 #include "autograd/ops/reduce.h"
 #include "autograd/record.h"
@@ -33,20 +34,43 @@ Tensor unary_op(OpId op, UnaryOp kind, const Tensor& x, double a = 0.0, double b
   return y;
 }
 
+// ---- Type promotion ----
+
+// t in dtype; the conversion is recorded, so a gradient returns to t in t's own dtype.
+Tensor as_dtype(const Tensor& t, DType dtype) { return t.dtype() == dtype ? t : t.to(dtype); }
+
+// A number as a 0-dim tensor of dtype on device, for the kernels, which take tensors. An integer dtype
+// refuses a number it cannot hold: the conversion would be undefined (PyTorch silently wraps it).
+Tensor number_tensor(const char* op, const Scalar& number, DType dtype, Device device) {
+  TRIFECTA_CHECK(fits_in(number.value(), dtype), op, "the number ", number.value(), " does not fit in ",
+                 dtype_name(dtype), ", the dtype the operation computes in");
+  return scalar_tensor(number.value(), {dtype, device});
+}
+
+// The number as an operand beside t: a 0-dim tensor in their result type.
+Tensor number_beside(const char* op, const Tensor& t, const Scalar& number) {
+  TRIFECTA_CHECK(t.defined(), op, "undefined tensor");
+  return number_tensor(op, number, result_type(t, number), t.device());
+}
+
 // ---- Binary ----
 
 struct Broadcast {
   Shape shape;
-  Tensor a, b;  // expanded views, no autograd
+  Tensor a, b;            // converted to the result type (autograd sees these)
+  Tensor a_view, b_view;  // and expanded to shape, for the kernel
 };
 
-Broadcast broadcast_pair(const char* op, const Tensor& a, const Tensor& b) {
+// Checks two operands, converts them to their result type (true_division takes integers to float32) and
+// expands them to the broadcast shape.
+Broadcast broadcast_pair(const char* op, const Tensor& a, const Tensor& b, bool true_division = false) {
   TRIFECTA_CHECK(a.defined() && b.defined(), op, "undefined operand");
   TRIFECTA_CHECK(a.device() == b.device(), op, "operands on different devices: ", a.str(), " and ", b.str());
-  TRIFECTA_CHECK(a.dtype() == b.dtype(), op, "operands of different dtypes: ", a.str(), " and ", b.str(),
-                 " (convert one with .to(dtype))");
   const Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
-  return {shape, broadcast_to(a, shape, op), broadcast_to(b, shape, op)};
+  DType dtype = result_type(a, b);
+  if (true_division && !is_floating(dtype)) dtype = DType::Float32;
+  const Tensor ac = as_dtype(a, dtype), bc = as_dtype(b, dtype);
+  return {shape, ac, bc, broadcast_to(ac, shape, op), broadcast_to(bc, shape, op)};
 }
 
 // Backward through a kernel for ops whose gradients need a, b and y together.
@@ -57,10 +81,11 @@ Tensor binary_grad(BinaryOp kind, int which, const Tensor& a, const Tensor& b, c
   return grad;
 }
 
-Tensor binary_op(OpId op, BinaryOp kind, const Tensor& a, const Tensor& b) {
-  const Broadcast bc = broadcast_pair(op_name(op), a, b);
+Tensor binary_op(OpId op, BinaryOp kind, const Tensor& a_in, const Tensor& b_in) {
+  const Broadcast bc = broadcast_pair(op_name(op), a_in, b_in, kind == BinaryOp::div);
+  const Tensor &a = bc.a, &b = bc.b;
   Tensor y = empty(bc.shape, a.options());
-  kernel_for<BinaryKernel>(op, a.device())(kind, bc.a, bc.b, y);
+  kernel_for<BinaryKernel>(op, a.device())(kind, bc.a_view, bc.b_view, y);
   const bool need_a = a.requires_grad(), need_b = b.requires_grad();
   const Shape a_shape = a.shape(), b_shape = b.shape();
   // Each rule keeps only what its formula reads (and nothing when no gradient will be asked for).
@@ -102,28 +127,68 @@ Tensor binary_op(OpId op, BinaryOp kind, const Tensor& a, const Tensor& b) {
 Tensor compare_op(OpId op, CompareOp kind, const Tensor& a, const Tensor& b) {
   const Broadcast bc = broadcast_pair(op_name(op), a, b);
   Tensor y = empty(bc.shape, {DType::Bool, a.device()});
-  kernel_for<CompareKernel>(op, a.device())(kind, bc.a, bc.b, y);
+  kernel_for<CompareKernel>(op, a.device())(kind, bc.a_view, bc.b_view, y);
   return y;
 }
 
-Tensor scalar_like(const Tensor& t, double value) {
-  TRIFECTA_CHECK(t.defined(), "scalar op", "undefined tensor");
-  return scalar_tensor(value, t.options());
+// cond ? a : b, with a and b of one dtype, recorded as op (where, masked_fill).
+Tensor select_op(OpId op, const Tensor& cond, const Tensor& a, const Tensor& b) {
+  const char* name = op_name(op);
+  const Shape shape = broadcast_shapes(cond.shape(), broadcast_shapes(a.shape(), b.shape(), name), name);
+  Tensor y = empty(shape, a.options());
+  kernel_for<WhereKernel>(OpId::where, a.device())(broadcast_to(cond, shape, name), broadcast_to(a, shape, name),
+                                                    broadcast_to(b, shape, name), y);
+  record(op, {a, b}, {y},
+         [op, need_a = a.requires_grad(), need_b = b.requires_grad(), a_shape = a.shape(), b_shape = b.shape(),
+          sc = SavedTensor(cond)](const Grads& grads) {
+           const Tensor c = sc.unpack(op_name(op)), &g = grads[0];
+           const Tensor zero = scalar_tensor(0.0, g.options());
+           return Grads{need_a ? sum_to_shape(where(c, g, zero), a_shape) : Tensor(),
+                        need_b ? sum_to_shape(where(c, zero, g), b_shape) : Tensor()};
+         });
+  return y;
 }
 
-void inplace_binary(const char* name, OpId op, BinaryOp kind, const Tensor& a, const Tensor& b) {
-  begin_inplace(a, name);
-  TRIFECTA_CHECK(a.device() == b.device() && a.dtype() == b.dtype(), name, "operands differ: ", a.str(), " and ", b.str());
-  // Each element is read and then written by the same thread, so the output may alias the first input. The
-  // second may share a's storage only as exactly the same elements; any other overlap (add_(x[1:], x[:-1]),
-  // sub_(m, m[0])) would be read after being written, so it is read out first.
+// A bool condition (what names it) on the values' device.
+void check_condition(const char* op, const char* what, const Tensor& cond, const Tensor& values) {
+  TRIFECTA_CHECK(cond.defined() && cond.dtype() == DType::Bool, op, what, " must be a bool tensor, got ",
+                 cond.defined() ? cond.str() : "undefined");
+  TRIFECTA_CHECK(values.defined(), op, "undefined input");
+  TRIFECTA_CHECK(cond.device() == values.device(), op, what, " on ", cond.device().str(), ", values on ",
+                 values.device().str());
+}
+
+// b as a kernel input beside a destination a whose storage it may share. Each element of a is read and
+// then written by the same thread, so b may alias a only as exactly the same elements; any other overlap
+// (add_(x[1:], x[:-1]), sub_(m, m[0])) would be read after being written, so it is read out first.
+Tensor readable_beside(const Tensor& a, const Tensor& b) {
   const bool same_elements = b.offset() == a.offset() && b.shape() == a.shape() && b.strides() == a.strides();
-  Tensor source = b;
-  if (b.storage() == a.storage() && !same_elements) {
-    source = empty(b.shape(), b.options());
-    copy_into(source, b);
+  if (b.storage() != a.storage() || same_elements) return b;
+  Tensor staged = empty(b.shape(), b.options());
+  copy_into(staged, b);
+  return staged;
+}
+
+// a = a op b. The result type of a and b must fit a's dtype (PyTorch's rule: float32.add_(int64) is fine,
+// int64.add_(float32) is not); the op computes in that type and stores into a.
+void inplace_binary(const char* name, OpId op, BinaryOp kind, const Tensor& a, const Tensor& b) {
+  TRIFECTA_CHECK(a.defined() && b.defined(), name, "undefined operand");
+  TRIFECTA_CHECK(a.device() == b.device(), name, "operands on different devices: ", a.str(), " and ", b.str());
+  const Tensor source = broadcast_to(b, a.shape(), name);
+  const DType dtype = result_type(a, b);
+  TRIFECTA_CHECK(can_cast(dtype, a.dtype()), name, "the result type ", dtype_name(dtype), " of ", a.str(), " and ",
+                 b.str(), " cannot be stored in the destination's dtype ", dtype_name(a.dtype()));
+  TRIFECTA_CHECK(dtype != DType::Bool, name, "arithmetic on bool tensors is not supported (", a.str(), ", ", b.str(),
+                 ")");
+  begin_inplace(a, name);
+  NoGradGuard no_grad;  // in-place updates are not recorded
+  if (dtype == a.dtype()) {
+    kernel_for<BinaryKernel>(op, a.device())(kind, a, readable_beside(a, as_dtype(source, dtype)), a);
+    return;
   }
-  kernel_for<BinaryKernel>(op, a.device())(kind, a, broadcast_to(source, a.shape(), name), a);
+  Tensor result = empty(a.shape(), {dtype, a.device()});
+  kernel_for<BinaryKernel>(op, a.device())(kind, a.to(dtype), source.to(dtype), result);
+  copy_into(a, result);
 }
 
 }  // namespace
@@ -172,10 +237,25 @@ Tensor softplus(const Tensor& x, double beta, double threshold) {
   TRIFECTA_CHECK(beta > 0, "softplus", "beta must be positive, got ", beta);
   return unary_op(OpId::softplus, UnaryOp::softplus, x, beta, threshold);
 }
-Tensor pow(const Tensor& x, double exponent) { return unary_op(OpId::pow_scalar, UnaryOp::pow_scalar, x, exponent); }
-Tensor clamp(const Tensor& x, double min, double max) {
-  TRIFECTA_CHECK(min <= max, "clamp", "min (", min, ") exceeds max (", max, ")");
-  return unary_op(OpId::clamp, UnaryOp::clamp, x, min, max);
+Tensor pow(const Tensor& x, Scalar exponent) {
+  TRIFECTA_CHECK(x.defined(), "pow", "undefined input");
+  const DType dtype = result_type(x, exponent);
+  if (!is_floating(dtype)) {
+    TRIFECTA_CHECK(exponent.value() >= 0, "pow", "integers to negative integer powers are not allowed (", x.str(),
+                   " to the power ", exponent.value(), "); convert to a floating dtype first");
+    TRIFECTA_CHECK(fits_in(exponent.value(), dtype), "pow", "the exponent ", exponent.value(), " does not fit in ",
+                   dtype_name(dtype));
+  }
+  return unary_op(OpId::pow_scalar, UnaryOp::pow_scalar, as_dtype(x, dtype), exponent.value());
+}
+Tensor clamp(const Tensor& x, Scalar min, Scalar max) {
+  TRIFECTA_CHECK(x.defined(), "clamp", "undefined input");
+  TRIFECTA_CHECK(!(min.value() > max.value()), "clamp", "min (", min.value(), ") exceeds max (", max.value(), ")");
+  const DType dtype = result_type(x, min, max);
+  for (const Scalar& bound : {min, max})
+    TRIFECTA_CHECK(fits_in(bound.value(), dtype), "clamp", "the bound ", bound.value(), " does not fit in ",
+                   dtype_name(dtype));
+  return unary_op(OpId::clamp, UnaryOp::clamp, as_dtype(x, dtype), min.value(), max.value());
 }
 
 #define TRIFECTA_BINARY_FRONT_END(name)                                                                \
@@ -189,30 +269,32 @@ TRIFECTA_BINARY_FRONT_END(maximum)
 TRIFECTA_BINARY_FRONT_END(minimum)
 #undef TRIFECTA_BINARY_FRONT_END
 
-Tensor add(const Tensor& a, double b) { return add(a, scalar_like(a, b)); }
-Tensor sub(const Tensor& a, double b) { return sub(a, scalar_like(a, b)); }
-Tensor mul(const Tensor& a, double b) { return mul(a, scalar_like(a, b)); }
-Tensor div(const Tensor& a, double b) { return div(a, scalar_like(a, b)); }
-Tensor maximum(const Tensor& a, double b) { return maximum(a, scalar_like(a, b)); }
-Tensor minimum(const Tensor& a, double b) { return minimum(a, scalar_like(a, b)); }
+Tensor add(const Tensor& a, Scalar b) { return add(a, number_beside("add", a, b)); }
+Tensor sub(const Tensor& a, Scalar b) { return sub(a, number_beside("sub", a, b)); }
+Tensor mul(const Tensor& a, Scalar b) { return mul(a, number_beside("mul", a, b)); }
+Tensor div(const Tensor& a, Scalar b) { return div(a, number_beside("div", a, b)); }
+Tensor maximum(const Tensor& a, Scalar b) { return maximum(a, number_beside("maximum", a, b)); }
+Tensor minimum(const Tensor& a, Scalar b) { return minimum(a, number_beside("minimum", a, b)); }
 
 Tensor operator-(const Tensor& x) { return neg(x); }
 Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
 Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
 Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
 Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
-Tensor operator+(const Tensor& a, double b) { return add(a, b); }
-Tensor operator-(const Tensor& a, double b) { return sub(a, b); }
-Tensor operator*(const Tensor& a, double b) { return mul(a, b); }
-Tensor operator/(const Tensor& a, double b) { return div(a, b); }
-Tensor operator+(double a, const Tensor& b) { return add(b, a); }
-Tensor operator-(double a, const Tensor& b) { return sub(scalar_like(b, a), b); }
-Tensor operator*(double a, const Tensor& b) { return mul(b, a); }
-Tensor operator/(double a, const Tensor& b) { return div(scalar_like(b, a), b); }
+Tensor operator+(const Tensor& a, Scalar b) { return add(a, b); }
+Tensor operator-(const Tensor& a, Scalar b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, Scalar b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, Scalar b) { return div(a, b); }
+Tensor operator+(Scalar a, const Tensor& b) { return add(b, a); }
+Tensor operator-(Scalar a, const Tensor& b) { return sub(number_beside("sub", b, a), b); }
+Tensor operator*(Scalar a, const Tensor& b) { return mul(b, a); }
+Tensor operator/(Scalar a, const Tensor& b) { return div(number_beside("div", b, a), b); }
 
-#define TRIFECTA_COMPARE_FRONT_END(name)                                                                    \
-  Tensor name(const Tensor& a, const Tensor& b) { return compare_op(OpId::name, CompareOp::name, a, b); }      \
-  Tensor name(const Tensor& a, double b) { return compare_op(OpId::name, CompareOp::name, a, scalar_like(a, b)); }
+#define TRIFECTA_COMPARE_FRONT_END(name)                                                                  \
+  Tensor name(const Tensor& a, const Tensor& b) { return compare_op(OpId::name, CompareOp::name, a, b); } \
+  Tensor name(const Tensor& a, Scalar b) {                                                                \
+    return compare_op(OpId::name, CompareOp::name, a, number_beside(#name, a, b));                        \
+  }
 TRIFECTA_COMPARE_FRONT_END(eq)
 TRIFECTA_COMPARE_FRONT_END(ne)
 TRIFECTA_COMPARE_FRONT_END(lt)
@@ -222,29 +304,40 @@ TRIFECTA_COMPARE_FRONT_END(ge)
 #undef TRIFECTA_COMPARE_FRONT_END
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
-  TRIFECTA_CHECK(cond.defined() && cond.dtype() == DType::Bool, "where", "condition must be a bool tensor, got ",
-                 cond.defined() ? cond.str() : "undefined");
-  TRIFECTA_CHECK(cond.device() == a.device(), "where", "condition on ", cond.device().str(), ", values on ",
-                 a.device().str());
+  check_condition("where", "condition", cond, a);
   const Broadcast bc = broadcast_pair("where", a, b);
-  const Shape shape = broadcast_shapes(cond.shape(), bc.shape, "where");
-  Tensor y = empty(shape, a.options());
-  kernel_for<WhereKernel>(OpId::where, a.device())(broadcast_to(cond, shape, "where"), broadcast_to(a, shape, "where"),
-                                                    broadcast_to(b, shape, "where"), y);
-  record(OpId::where, {a, b}, {y},
-         [need_a = a.requires_grad(), need_b = b.requires_grad(), a_shape = a.shape(), b_shape = b.shape(),
-          sc = SavedTensor(cond)](const Grads& grads) {
-           const Tensor c = sc.unpack("where"), &g = grads[0];
-           const Tensor zero = scalar_tensor(0.0, g.options());
-           return Grads{need_a ? sum_to_shape(where(c, g, zero), a_shape) : Tensor(),
-                        need_b ? sum_to_shape(where(c, zero, g), b_shape) : Tensor()};
-         });
-  return y;
+  return select_op(OpId::where, cond, bc.a, bc.b);
+}
+Tensor where(const Tensor& cond, const Tensor& a, Scalar b) { return where(cond, a, number_beside("where", a, b)); }
+Tensor where(const Tensor& cond, Scalar a, const Tensor& b) { return where(cond, number_beside("where", b, a), b); }
+
+Tensor masked_fill(const Tensor& x, const Tensor& mask, Scalar value) {
+  check_condition("masked_fill", "the mask", mask, x);
+  TRIFECTA_CHECK(fits_in(value.value(), x.dtype()), "masked_fill", "the value ", value.value(), " cannot be stored in ",
+                 x.str());
+  return select_op(OpId::masked_fill, mask, scalar_tensor(value.value(), x.options()), x);
+}
+
+Tensor masked_fill(const Tensor& x, const Tensor& mask, const Tensor& value) {
+  check_condition("masked_fill", "the mask", mask, x);
+  TRIFECTA_CHECK(value.defined() && value.ndim() == 0, "masked_fill", "the value must be a 0-dim tensor, got ",
+                 value.defined() ? value.str() : "undefined");
+  return select_op(OpId::masked_fill, mask, as_dtype(value, x.dtype()).to(x.device()), x);
 }
 
 void add_(const Tensor& a, const Tensor& b) { inplace_binary("add_", OpId::add, BinaryOp::add, a, b); }
 void sub_(const Tensor& a, const Tensor& b) { inplace_binary("sub_", OpId::sub, BinaryOp::sub, a, b); }
 void mul_(const Tensor& a, const Tensor& b) { inplace_binary("mul_", OpId::mul, BinaryOp::mul, a, b); }
-void mul_(const Tensor& a, double b) { mul_(a, scalar_like(a, b)); }
+void mul_(const Tensor& a, Scalar b) { mul_(a, number_beside("mul_", a, b)); }
+
+void masked_fill_(const Tensor& x, const Tensor& mask, Scalar value) {
+  check_condition("masked_fill_", "the mask", mask, x);
+  const Tensor mask_view = broadcast_to(mask, x.shape(), "masked_fill_");
+  TRIFECTA_CHECK(fits_in(value.value(), x.dtype()), "masked_fill_", "the value ", value.value(),
+                 " cannot be stored in ", x.str());
+  const Tensor fill = broadcast_to(scalar_tensor(value.value(), x.options()), x.shape(), "masked_fill_");
+  begin_inplace(x, "masked_fill_");
+  kernel_for<WhereKernel>(OpId::where, x.device())(readable_beside(x, mask_view), fill, x, x);
+}
 
 }  // namespace trifecta

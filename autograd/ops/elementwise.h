@@ -1,7 +1,9 @@
-// Elementwise ops: unary math and activations, binary arithmetic with broadcasting, comparisons and where,
-// and the few in-place updates optimizers and gradient accumulation need.
+// Elementwise ops: unary math and activations, binary arithmetic with broadcasting, comparisons, where and
+// masked_fill, and the few in-place updates optimizers and gradient accumulation need. Operands of different
+// dtypes, and numbers (Scalar), meet in their result type as in PyTorch (tensor/promotion.h).
 #pragma once
 
+#include "tensor/promotion.h"
 #include "tensor/tensor.h"
 
 namespace trifecta {
@@ -27,10 +29,12 @@ Tensor elu(const Tensor& x, double alpha = 1.0);
 Tensor gelu(const Tensor& x, bool tanh_approximation = false);
 Tensor silu(const Tensor& x);
 Tensor softplus(const Tensor& x, double beta = 1.0, double threshold = 20.0);
-Tensor pow(const Tensor& x, double exponent);
-Tensor clamp(const Tensor& x, double min, double max);
+// x^exponent. An integer tensor to an integer power stays integer (and may not take a negative power).
+Tensor pow(const Tensor& x, Scalar exponent);
+// min(max(x, min), max); NaN in x or in a bound gives NaN.
+Tensor clamp(const Tensor& x, Scalar min, Scalar max);
 
-// ---- Binary (NumPy broadcasting; both operands of one dtype and device) ----
+// ---- Binary (NumPy broadcasting; operands on one device, promoted to their result type) ----
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor sub(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
@@ -38,49 +42,59 @@ Tensor div(const Tensor& a, const Tensor& b);
 Tensor pow(const Tensor& a, const Tensor& b);
 Tensor maximum(const Tensor& a, const Tensor& b);
 Tensor minimum(const Tensor& a, const Tensor& b);
-// With a scalar, which takes the tensor's dtype.
-Tensor add(const Tensor& a, double b);
-Tensor sub(const Tensor& a, double b);
-Tensor mul(const Tensor& a, double b);
-Tensor div(const Tensor& a, double b);
-Tensor maximum(const Tensor& a, double b);
-Tensor minimum(const Tensor& a, double b);
+// div is true division: integer operands divide in float32.
+// With a number: the number joins in by its kind (an integer tensor times 0.5 is float32, times 2 stays integer).
+Tensor add(const Tensor& a, Scalar b);
+Tensor sub(const Tensor& a, Scalar b);
+Tensor mul(const Tensor& a, Scalar b);
+Tensor div(const Tensor& a, Scalar b);
+Tensor maximum(const Tensor& a, Scalar b);
+Tensor minimum(const Tensor& a, Scalar b);
 
 Tensor operator-(const Tensor& x);
 Tensor operator+(const Tensor& a, const Tensor& b);
 Tensor operator-(const Tensor& a, const Tensor& b);
 Tensor operator*(const Tensor& a, const Tensor& b);
 Tensor operator/(const Tensor& a, const Tensor& b);
-Tensor operator+(const Tensor& a, double b);
-Tensor operator-(const Tensor& a, double b);
-Tensor operator*(const Tensor& a, double b);
-Tensor operator/(const Tensor& a, double b);
-Tensor operator+(double a, const Tensor& b);
-Tensor operator-(double a, const Tensor& b);
-Tensor operator*(double a, const Tensor& b);
-Tensor operator/(double a, const Tensor& b);
+Tensor operator+(const Tensor& a, Scalar b);
+Tensor operator-(const Tensor& a, Scalar b);
+Tensor operator*(const Tensor& a, Scalar b);
+Tensor operator/(const Tensor& a, Scalar b);
+Tensor operator+(Scalar a, const Tensor& b);
+Tensor operator-(Scalar a, const Tensor& b);
+Tensor operator*(Scalar a, const Tensor& b);
+Tensor operator/(Scalar a, const Tensor& b);
 
-// ---- Comparisons (bool results, no gradient) and selection ----
+// ---- Comparisons (bool results, no gradient; made in the operands' result type) and selection ----
 Tensor eq(const Tensor& a, const Tensor& b);
 Tensor ne(const Tensor& a, const Tensor& b);
 Tensor lt(const Tensor& a, const Tensor& b);
 Tensor le(const Tensor& a, const Tensor& b);
 Tensor gt(const Tensor& a, const Tensor& b);
 Tensor ge(const Tensor& a, const Tensor& b);
-Tensor eq(const Tensor& a, double b);
-Tensor ne(const Tensor& a, double b);
-Tensor lt(const Tensor& a, double b);
-Tensor le(const Tensor& a, double b);
-Tensor gt(const Tensor& a, double b);
-Tensor ge(const Tensor& a, double b);
+Tensor eq(const Tensor& a, Scalar b);
+Tensor ne(const Tensor& a, Scalar b);
+Tensor lt(const Tensor& a, Scalar b);
+Tensor le(const Tensor& a, Scalar b);
+Tensor gt(const Tensor& a, Scalar b);
+Tensor ge(const Tensor& a, Scalar b);
 // cond ? a : b elementwise; cond is bool; all three broadcast.
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
+Tensor where(const Tensor& cond, const Tensor& a, Scalar b);
+Tensor where(const Tensor& cond, Scalar a, const Tensor& b);
+// value where mask is true, x elsewhere; the bool mask and x broadcast together. The value takes x's dtype
+// (masked_fill(int_tensor, mask, 2.5) writes 2), as in PyTorch; a tensor value must be 0-dim, and receives
+// the gradient of every filled element.
+Tensor masked_fill(const Tensor& x, const Tensor& mask, Scalar value);
+Tensor masked_fill(const Tensor& x, const Tensor& mask, const Tensor& value);
 
-// ---- In-place (throw on a tensor that requires grad while grad mode is on) ----
+// ---- In-place (throw on a tensor that requires grad while grad mode is on, on a destination whose
+// elements share memory, and on a result type the destination cannot hold: int_tensor.mul_(0.5)) ----
 void add_(const Tensor& a, const Tensor& b);  // a += b (b broadcasts to a)
 void sub_(const Tensor& a, const Tensor& b);
 void mul_(const Tensor& a, const Tensor& b);
-void mul_(const Tensor& a, double b);
+void mul_(const Tensor& a, Scalar b);
+void masked_fill_(const Tensor& x, const Tensor& mask, Scalar value);  // mask broadcasts to x
 
 // ---- Helpers for backward rules ----
 // b viewed with shape (NumPy broadcasting), without autograd; throws naming op if it does not broadcast.

@@ -8,6 +8,8 @@
 #include "kernels/copy/copy.h"
 #include "kernels/fill/fill.h"
 #include "kernels/registry.h"
+#include "tensor/overlap.h"
+#include "tensor/promotion.h"
 
 namespace trifecta {
 
@@ -15,19 +17,36 @@ void begin_inplace(const Tensor& t, const char* op) {
   TRIFECTA_CHECK(t.defined(), op, "undefined tensor");
   TRIFECTA_CHECK(!(grad_enabled() && t.requires_grad()), op, "in-place write to a tensor that requires grad (",
                  t.str(), ") while grad mode is on; do it inside a NoGradGuard");
+  check_writable_in_place(t, op, "destination");
   t.storage()->bump_version();
 }
 
-void fill_(const Tensor& t, double value) {
-  begin_inplace(t, "fill_");
+namespace {
+
+// Converting a number outside an integer dtype's range is undefined in C++ (PyTorch refuses it as well).
+void check_fill_value(const Tensor& t, double value, const char* op) {
+  TRIFECTA_CHECK(fits_in(value, t.dtype()), op, "the value ", value, " cannot be stored in ", t.str(),
+                 " (it is not finite or out of the dtype's range)");
+}
+
+void fill_named(const Tensor& t, double value, const char* op) {
+  TRIFECTA_CHECK(t.defined(), op, "undefined tensor");
+  check_fill_value(t, value, op);
+  begin_inplace(t, op);
   kernel_for<FillKernel>(OpId::fill, t.device())(t, value);
 }
 
-void zero_(const Tensor& t) { fill_(t, 0.0); }
+}  // namespace
+
+void fill_(const Tensor& t, double value) { fill_named(t, value, "fill_"); }
+
+void zero_(const Tensor& t) { fill_named(t, 0.0, "zero_"); }
 
 void copy_(const Tensor& dst, const Tensor& src) {
+  TRIFECTA_CHECK(dst.defined() && src.defined(), "copy_", "undefined ", dst.defined() ? "source" : "destination");
+  TRIFECTA_CHECK(broadcast_shapes(src.shape(), dst.shape(), "copy_") == dst.shape(), "copy_", "source of shape ",
+                 src.shape().str(), " does not broadcast to destination shape ", dst.shape().str());
   begin_inplace(dst, "copy_");
-  TRIFECTA_CHECK(src.defined(), "copy_", "undefined source");
   if (src.storage() == dst.storage()) {
     if (src.offset() == dst.offset() && src.shape() == dst.shape() && src.strides() == dst.strides()) return;
     // The kernels write elements in any order (and in parallel), so a source that shares the destination's
@@ -45,6 +64,7 @@ Tensor ones(const Shape& shape, TensorOptions options) { return full(shape, 1.0,
 
 Tensor full(const Shape& shape, double value, TensorOptions options) {
   Tensor t = empty(shape, options);
+  check_fill_value(t, value, "full");
   kernel_for<FillKernel>(OpId::fill, t.device())(t, value);
   return t;
 }
@@ -104,8 +124,17 @@ void fill_dense(const Tensor& t, const Fill& fill) {
   copy_into(t, dense);
 }
 
+// The checks of a draw, made before anything is written (or a version bumped).
+void check_uniform(const Tensor& t, double low, double high, const char* op) {
+  TRIFECTA_CHECK(low <= high, op, "low (", low, ") must not exceed high (", high, ")");
+  if (!is_floating(t.dtype())) fail_dtype(t.dtype(), DTypeSet::Floating, op);
+}
+void check_normal(const Tensor& t, double std, const char* op) {
+  TRIFECTA_CHECK(std >= 0, op, "std must be non-negative, got ", std);
+  if (!is_floating(t.dtype())) fail_dtype(t.dtype(), DTypeSet::Floating, op);
+}
+
 void draw_uniform(const Tensor& t, double low, double high, Generator* generator) {
-  TRIFECTA_CHECK(low <= high, "uniform", "low (", low, ") must not exceed high (", high, ")");
   const GeneratorState s = pick(generator).reserve(static_cast<uint64_t>(t.numel()));
   fill_dense(t, [&](const Tensor& dense) {
     kernel_for<UniformKernel>(OpId::uniform, t.device())(dense, s.seed, s.offset, low, high);
@@ -113,7 +142,6 @@ void draw_uniform(const Tensor& t, double low, double high, Generator* generator
 }
 
 void draw_normal(const Tensor& t, double mean, double std, Generator* generator) {
-  TRIFECTA_CHECK(std >= 0, "normal", "std must be non-negative, got ", std);
   const GeneratorState s = pick(generator).reserve(static_cast<uint64_t>(t.numel()));
   fill_dense(t, [&](const Tensor& dense) {
     kernel_for<NormalKernel>(OpId::normal, t.device())(dense, s.seed, s.offset, mean, std);
@@ -128,6 +156,7 @@ Tensor rand(const Shape& shape, TensorOptions options, Generator* generator) {
 
 Tensor uniform(const Shape& shape, double low, double high, TensorOptions options, Generator* generator) {
   Tensor t = empty(shape, options);
+  check_uniform(t, low, high, "uniform");
   draw_uniform(t, low, high, generator);
   return t;
 }
@@ -138,6 +167,7 @@ Tensor randn(const Shape& shape, TensorOptions options, Generator* generator) {
 
 Tensor normal(const Shape& shape, double mean, double std, TensorOptions options, Generator* generator) {
   Tensor t = empty(shape, options);
+  check_normal(t, std, "normal");
   draw_normal(t, mean, std, generator);
   return t;
 }
@@ -160,11 +190,15 @@ Tensor bernoulli(const Tensor& probs, Generator* generator) {
 }
 
 void uniform_(const Tensor& t, double low, double high, Generator* generator) {
+  TRIFECTA_CHECK(t.defined(), "uniform_", "undefined tensor");
+  check_uniform(t, low, high, "uniform_");
   begin_inplace(t, "uniform_");
   draw_uniform(t, low, high, generator);
 }
 
 void normal_(const Tensor& t, double mean, double std, Generator* generator) {
+  TRIFECTA_CHECK(t.defined(), "normal_", "undefined tensor");
+  check_normal(t, std, "normal_");
   begin_inplace(t, "normal_");
   draw_normal(t, mean, std, generator);
 }

@@ -36,14 +36,18 @@ Tensor bernoulli(const Shape& shape, double p, TensorOptions options = {}, Gener
 // Elementwise: out[i] = 1 with probability probs[i]; out has probs' shape, dtype and device.
 Tensor bernoulli(const Tensor& probs, Generator* generator = nullptr);
 
-// In-place writes (not recorded by autograd: they throw on a tensor that requires grad while grad mode is on).
+// In-place writes (not recorded by autograd: they throw on a tensor that requires grad while grad mode is on,
+// and on one whose elements share memory, such as an expanded view). An integer tensor refuses a value it
+// cannot hold (NaN, or out of its range).
 void fill_(const Tensor& t, double value);
 void zero_(const Tensor& t);
 void copy_(const Tensor& dst, const Tensor& src);  // src broadcasts to dst; any dtypes and devices
 void uniform_(const Tensor& t, double low, double high, Generator* generator = nullptr);
 void normal_(const Tensor& t, double mean, double std, Generator* generator = nullptr);
 
-// Marks an in-place write: checks it is allowed (names op) and bumps the storage version.
+// Marks an in-place write: checks it is allowed (grad mode, no memory shared between t's own elements; the
+// error names op) and bumps the storage version. Call it after the op's other checks, so that a refused write
+// leaves the version as it was.
 void begin_inplace(const Tensor& t, const char* op);
 
 }  // namespace trifecta

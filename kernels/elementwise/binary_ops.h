@@ -2,7 +2,8 @@
 // dL/da and dL/db from a, b, y and the incoming gradient g. Inputs broadcast (NumPy rules); the front end
 // expands them to the output shape before the kernel runs and sums gradients back to each input's shape.
 //
-// Comparisons produce bool and have no gradient; where(cond, a, b) selects.
+// Comparisons produce bool and have no gradient; where(cond, a, b) selects. NaN propagates through every op
+// (maximum and minimum included), and comparisons with NaN are false except ne, as in IEEE and PyTorch.
 #pragma once
 
 #include "kernels/common/math.h"
@@ -17,13 +18,16 @@ namespace trifecta {
   X(sub, Numeric, a - b, g, -g)                                                                              \
   X(mul, Numeric, a * b, g * b, g * a)                                                                       \
   X(div, Floating, a / b, g / b, -g * y / b)                                                                 \
-  /* d/db a^b = a^b log a, defined for a > 0; taken as 0 elsewhere (PyTorch does the same at a = 0). */      \
-  X(pow, Floating, math::pow(a, b), g * b * math::pow(a, b - T(1)), a > T(0) ? g * y * math::log(a) : T(0)) \
-  /* Ties send half the gradient to each side, as PyTorch does. */                                           \
-  X(maximum, Numeric, math::nan_max(a, b), a > b ? g : (a == b ? g / T(2) : T(0)),                          \
-    b > a ? g : (a == b ? g / T(2) : T(0)))                                                                  \
-  X(minimum, Numeric, math::nan_min(a, b), a < b ? g : (a == b ? g / T(2) : T(0)),                          \
-    b < a ? g : (a == b ? g / T(2) : T(0)))
+  /* PyTorch's pow gradients: d/da = b a^(b-1), taken as 0 where b = 0 (even at a = 0, where it would be     \
+     0 * inf); d/db = a^b log a, taken as 0 where a = 0 and b >= 0 (0 * -inf), NaN for a < 0 as log a is. */ \
+  X(pow, Floating, math::pow(a, b), b == T(0) ? T(0) : g * b * math::pow(a, b - T(1)),                       \
+    (a == T(0) && b >= T(0)) ? T(0) : g * y * math::log(a))                                                  \
+  /* Ties send half the gradient to each side, as PyTorch does; a NaN operand, neither smaller nor larger,   \
+     sends the whole gradient to both (PyTorch again). */                                                    \
+  X(maximum, Numeric, math::nan_max(a, b), a < b ? T(0) : (a == b ? g / T(2) : g),                           \
+    a > b ? T(0) : (a == b ? g / T(2) : g))                                                                  \
+  X(minimum, Numeric, math::nan_min(a, b), a > b ? T(0) : (a == b ? g / T(2) : g),                           \
+    a < b ? T(0) : (a == b ? g / T(2) : g))
 
 // X(name, forward(a, b)) -> bool
 #define TRIFECTA_COMPARE_OPS(X) \
@@ -121,7 +125,8 @@ decltype(auto) visit_compare(CompareOp op, F&& f) {
 }
 
 // Kernel signatures. All tensors have the output's shape (inputs expanded), one device, one dtype
-// (comparisons write bool, where reads a bool condition).
+// (comparisons write bool, where reads a bool condition); the front end promotes the operands to their
+// result type first (tensor/promotion.h).
 using BinaryKernel = void(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out);
 using BinaryBackwardKernel = void(BinaryOp op, int which, const Tensor& a, const Tensor& b, const Tensor& y,
                                   const Tensor& grad_out, const Tensor& grad_in);

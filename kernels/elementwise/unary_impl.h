@@ -1,5 +1,6 @@
 // Unary kernel bodies, shared by both devices as templates over the elementwise loop: pick the functor for
-// the runtime op, the C++ type for the dtype, bind the op's parameters, run the loop.
+// the runtime op, the C++ type for the dtype, bind the op's parameters (a formula choice at compile time, see
+// with_first_parameter), run the loop.
 #pragma once
 
 #include "kernels/elementwise/unary_ops.h"
@@ -14,7 +15,9 @@ struct UnaryKernels {
       dispatch_dtype<Op::kDTypes>(x.dtype(), Op::kName, [&](auto tag) {
         using T = typename decltype(tag)::type;
         using C = compute_t<T>;
-        Loop::template run<T, T>(Op::kName, out, UnaryForward<Op, C>{static_cast<C>(a), static_cast<C>(b)}, x);
+        with_first_parameter<Op, C>(a, [&](auto first) {
+          Loop::template run<T, T>(Op::kName, out, UnaryForward<Op, C, decltype(first)>{first, static_cast<C>(b)}, x);
+        });
       });
     });
   }
@@ -25,8 +28,10 @@ struct UnaryKernels {
       dispatch_dtype<Op::kDTypes>(x.dtype(), Op::kName, [&](auto tag) {
         using T = typename decltype(tag)::type;
         using C = compute_t<T>;
-        Loop::template run<T, T, T, T>(Op::kName, grad_in, UnaryBackward<Op, C>{static_cast<C>(a), static_cast<C>(b)},
-                                       x, y, grad_out);
+        with_first_parameter<Op, C>(a, [&](auto first) {
+          Loop::template run<T, T, T, T>(Op::kName, grad_in,
+                                         UnaryBackward<Op, C, decltype(first)>{first, static_cast<C>(b)}, x, y, grad_out);
+        });
       });
     });
   }

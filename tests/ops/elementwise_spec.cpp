@@ -1,6 +1,9 @@
 // Test specs for the elementwise ops: unary math and activations, binary arithmetic with broadcasting,
-// comparisons, where, count_nonfinite. References are scalar C++ math in double.
+// comparisons, where, masked_fill, count_nonfinite. References are scalar C++ math in double. Every op also
+// meets NaN, +inf and -inf (Domain::Nonfinite), where the references spell out PyTorch's results: NaN in
+// gives NaN out (relu and maximum included), inf follows IEEE arithmetic.
 #include <cmath>
+#include <limits>
 
 #include "tests/harness/op_spec.h"
 
@@ -16,6 +19,7 @@ std::vector<OpCase> unary_cases(Domain d, std::vector<double> params = {}) {
       {"rank3_strided", {{{2, 3, 4}, d, Layout::Strided}}, params},
       {"expanded", {{{4, 3}, d, Layout::Expanded}}, params},
       {"scalar", {{{}, d}}, params},
+      {"nonfinite", {{{4, 6}, Domain::Nonfinite}}, params},
   };
 }
 
@@ -57,7 +61,7 @@ const OpSpecRegistrar unary_specs[] = {
     simple_unary(OpId::cos, Domain::Normal, &cos, [](double x) { return std::cos(x); }),
     simple_unary(OpId::tanh, Domain::Normal, &tanh, [](double x) { return std::tanh(x); }),
     simple_unary(OpId::sigmoid, Domain::Wide, &sigmoid, &sigmoid_ref),
-    simple_unary(OpId::relu, Domain::Normal, &relu, [](double x) { return x > 0 ? x : 0.0; }),
+    simple_unary(OpId::relu, Domain::Normal, &relu, [](double x) { return std::isnan(x) || x > 0 ? x : 0.0; }),
     simple_unary(OpId::silu, Domain::Normal, &silu, [](double x) { return x * sigmoid_ref(x); }),
     unary(OpId::leaky_relu, Domain::Normal, [](const Tensor& x, const std::vector<double>& p) { return leaky_relu(x, p[0]); },
           [](double x, const std::vector<double>& p) { return x > 0 ? x : p[0] * x; }, {0.2}),
@@ -83,7 +87,8 @@ const OpSpecRegistrar unary_specs[] = {
     unary(OpId::pow_scalar, Domain::Positive, [](const Tensor& x, const std::vector<double>& p) { return pow(x, p[0]); },
           [](double x, const std::vector<double>& p) { return std::pow(x, p[0]); }, {-1.5}),
     unary(OpId::clamp, Domain::Normal, [](const Tensor& x, const std::vector<double>& p) { return clamp(x, p[0], p[1]); },
-          [](double x, const std::vector<double>& p) { return std::min(std::max(x, p[0]), p[1]); }, {-0.5, 0.7}),
+          [](double x, const std::vector<double>& p) { return std::isnan(x) ? x : std::min(std::max(x, p[0]), p[1]); },
+          {-0.5, 0.7}),
 };
 
 std::vector<OpCase> binary_cases(Domain a, Domain b) {
@@ -95,6 +100,8 @@ std::vector<OpCase> binary_cases(Domain a, Domain b) {
       {"scalar_rhs", {{{3, 4}, a}, {{}, b}}},
       {"scalar_lhs", {{{}, a}, {{2, 3}, b}}},
       {"expanded", {{{4, 3}, a, Layout::Expanded}, {{4, 3}, b}}},
+      // Each of NaN, inf and -inf sits in both columns (flat indices 3, 8, 13), so every pair meets.
+      {"nonfinite", {{{14, 1}, Domain::Nonfinite}, {{1, 14}, Domain::Nonfinite}}},
   };
 }
 
@@ -106,6 +113,10 @@ OpSpec binary(OpId op, Domain a, Domain b, Tensor (*f)(const Tensor&, const Tens
           .reference = [ref](const std::vector<Ref>& in, const OpCase&) { return std::vector<Ref>{zip_ref(in[0], in[1], ref)}; },
           .dtypes = std::move(dtypes)};
 }
+
+// NaN wins in maximum and minimum, as in PyTorch (std::max would return its first argument).
+double nan_max(double a, double b) { return std::isnan(a) || std::isnan(b) ? std::nan("") : std::max(a, b); }
+double nan_min(double a, double b) { return std::isnan(a) || std::isnan(b) ? std::nan("") : std::min(a, b); }
 
 // maximum/minimum also get a case of small integers, so ties (where the gradient splits) occur.
 OpSpec with_ties(OpSpec spec) {
@@ -119,8 +130,8 @@ const OpSpecRegistrar binary_specs[] = {
     binary(OpId::mul, Domain::Normal, Domain::Normal, &mul, [](double a, double b) { return a * b; }),
     binary(OpId::div, Domain::Normal, Domain::Positive, &div, [](double a, double b) { return a / b; }),
     binary(OpId::pow, Domain::Positive, Domain::Normal, &pow, [](double a, double b) { return std::pow(a, b); }),
-    with_ties(binary(OpId::maximum, Domain::Normal, Domain::Normal, &maximum, [](double a, double b) { return std::max(a, b); })),
-    with_ties(binary(OpId::minimum, Domain::Normal, Domain::Normal, &minimum, [](double a, double b) { return std::min(a, b); })),
+    with_ties(binary(OpId::maximum, Domain::Normal, Domain::Normal, &maximum, &nan_max)),
+    with_ties(binary(OpId::minimum, Domain::Normal, Domain::Normal, &minimum, &nan_min)),
 };
 
 OpSpec compare(OpId op, Tensor (*f)(const Tensor&, const Tensor&), bool (*ref)(double, double)) {
@@ -144,7 +155,8 @@ TRIFECTA_OP_SPEC({
     .op = OpId::where,
     .cases = {{"same_shape", {{{3, 4}, Domain::Bool}, {{3, 4}}, {{3, 4}}}},
               {"broadcast", {{{3, 1}, Domain::Bool}, {{1, 4}}, {{3, 4}, Domain::Normal, Layout::Transposed}}},
-              {"scalar_branch", {{{2, 5}, Domain::Bool}, {{2, 5}}, {{}}}}},
+              {"scalar_branch", {{{2, 5}, Domain::Bool}, {{2, 5}}, {{}}}},
+              {"nonfinite", {{{4, 5}, Domain::Bool}, {{4, 5}, Domain::Nonfinite}, {{5}, Domain::Nonfinite}}}},
     .run = [](const TensorList& in, const OpCase&) { return TensorList{where(in[0], in[1], in[2])}; },
     .reference =
         [](const std::vector<Ref>& in, const OpCase&) {
@@ -153,6 +165,29 @@ TRIFECTA_OP_SPEC({
           const Ref other = zip_ref(in[0], zip_ref(in[1], in[2], [](double, double b) { return b; }),
                                     [](double c, double b) { return c != 0 ? std::nan("") : b; });
           return std::vector<Ref>{zip_ref(picked, other, [](double a, double b) { return std::isnan(a) ? b : a; })};
+        },
+    .dtypes = kAllFloating,
+});
+
+// masked_fill(x, mask, value): params[0] is the value. x and the mask broadcast together (the output takes
+// the larger shape, and x's gradient sums over the copies it was broadcast to).
+TRIFECTA_OP_SPEC({
+    .op = OpId::masked_fill,
+    .cases = {{"same_shape", {{{3, 4}}, {{3, 4}, Domain::Bool}}, {2.5}},
+              {"mask_broadcast", {{{2, 3, 4}, Domain::Normal, Layout::Transposed}, {{3, 1}, Domain::Bool}}, {-1.0}},
+              {"x_broadcast", {{{1, 4}}, {{3, 4}, Domain::Bool}}, {0.0}},
+              {"expanded_x", {{{4, 3}, Domain::Normal, Layout::Expanded}, {{4, 3}, Domain::Bool}}, {7.0}},
+              {"strided_mask", {{{5, 3}}, {{5, 3}, Domain::Bool, Layout::Strided}}, {-3.0}},
+              {"scalar", {{{}}, {{}, Domain::Bool}}, {1.0}},
+              // An attention-style fill with -inf over an input that has NaN and infinities of its own.
+              {"nonfinite", {{{4, 5}, Domain::Nonfinite}, {{4, 5}, Domain::Bool}},
+               {-std::numeric_limits<double>::infinity()}}},
+    .run = [](const TensorList& in, const OpCase& c) { return TensorList{masked_fill(in[0], in[1], c.params[0])}; },
+    .reference =
+        [](const std::vector<Ref>& in, const OpCase& c) {
+          const double value = c.params[0];
+          const auto fill = [value](double mask, double x) { return mask != 0 ? value : x; };
+          return std::vector<Ref>{zip_ref(in[1], in[0], fill)};
         },
     .dtypes = kAllFloating,
 });

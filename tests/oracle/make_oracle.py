@@ -58,6 +58,37 @@ case("pow", "pow", [positive(3, 4), randn(3, 4)])
 case("maximum", "maximum", [randn(3, 4), randn(1, 4)])
 case("minimum", "minimum", [randn(3, 4), randn(3, 1)])
 case("where", "where", [torch.rand(3, 4) < 0.5, randn(3, 4), randn(1, 4)], differentiable=[False, True, True])
+# NaN, +inf, -inf and signed zeros: outputs and gradients must be PyTorch's there too.
+SPECIALS = [float("nan"), float("inf"), float("-inf"), 0.0, -0.0, 1.0, -1.0, 2.5, -2.0]
+
+
+def specials():
+    """Each special value, and ordinary ones, above a row of random values."""
+    return torch.cat([torch.tensor(SPECIALS), randn(9)]).reshape(2, 9).float()
+
+
+for op in ["exp", "tanh", "sigmoid", "relu", "silu", "neg", "abs", "sin", "cos", "square", "expm1", "log", "sqrt",
+           "rsqrt", "reciprocal", "log1p"]:
+    case(op + "_nonfinite", op, [specials()])
+case("gelu_exact_nonfinite", "gelu", [specials()], {"tanh": 0})
+case("gelu_tanh_nonfinite", "gelu", [specials()], {"tanh": 1})
+case("softplus_nonfinite", "softplus", [specials()], {"beta": 2.0, "threshold": 5.0})
+case("elu_nonfinite", "elu", [specials()], {"alpha": 1.3})
+case("leaky_relu_nonfinite", "leaky_relu", [specials()], {"slope": 0.1})
+case("clamp_nonfinite", "clamp", [specials()], {"min": -0.4, "max": 0.6})
+for exponent in [0.0, 0.5, -0.5, 1.0, 1.5, 2.0, 3.0, -1.0, -1.5, -2.0]:
+    case(f"pow_scalar_{exponent}_nonfinite", "pow_scalar", [specials()], {"exponent": exponent})
+# Binary ops on every pair of special values: a column of them against a row.
+for op in ["add", "sub", "mul", "div", "pow", "maximum", "minimum"]:
+    case(op + "_nonfinite", op, [torch.tensor(SPECIALS).reshape(9, 1), torch.tensor(SPECIALS).reshape(1, 9)])
+case("where_nonfinite", "where", [torch.rand(2, 9) < 0.5, specials(), specials().flip(1)],
+     differentiable=[False, True, True])
+# masked_fill with a 0-dim tensor value (which gets a gradient too): a finite fill, and -inf (an attention
+# mask) broadcast over inputs that have NaN and infinities.
+case("masked_fill", "masked_fill", [randn(3, 4), torch.rand(3, 4) < 0.5, torch.tensor(1.5)], None,
+     [True, False, True])
+case("masked_fill_broadcast_nonfinite", "masked_fill", [specials(), torch.rand(1, 9) < 0.5, torch.tensor(float("-inf"))],
+     None, [True, False, True])
 # Reductions.
 case("sum_all", "sum", [randn(3, 4, 5)], {"dims": []})
 case("sum_dims", "sum", [randn(3, 4, 5)], {"dims": [0, 2], "keepdim": 1})
@@ -202,6 +233,8 @@ def run(op, params, x):
         return [getattr(torch, op)(x[0], x[1])]
     if op == "where":
         return [torch.where(x[0], x[1], x[2])]
+    if op == "masked_fill":
+        return [x[0].masked_fill(x[1], x[2])]
     if op in ("sum", "mean", "amax", "amin", "logsumexp"):
         dims = params["dims"] or list(range(x[0].dim()))
         return [getattr(torch, op)(x[0], dim=dims, keepdim=bool(params.get("keepdim", 0)))]

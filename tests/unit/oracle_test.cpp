@@ -101,6 +101,7 @@ const std::map<std::string, OracleOp>& oracle_ops() {
       {"add", binary(&add)}, {"sub", binary(&sub)}, {"mul", binary(&mul)}, {"div", binary(&div)},
       {"pow", binary(&pow)}, {"maximum", binary(&maximum)}, {"minimum", binary(&minimum)},
       {"where", [](const TensorList& x, const Params&) { return TensorList{where(x[0], x[1], x[2])}; }},
+      {"masked_fill", [](const TensorList& x, const Params&) { return TensorList{masked_fill(x[0], x[1], x[2])}; }},
       {"sum", reduction(&sum)}, {"mean", reduction(&mean)}, {"amax", reduction(&amax)}, {"amin", reduction(&amin)},
       {"logsumexp", reduction(&logsumexp)},
       {"var", [](const TensorList& x, const Params& p) {
