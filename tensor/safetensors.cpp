@@ -225,8 +225,9 @@ TensorFile load_safetensors(const std::string& path) {
   // As the format demands (and the reference implementation checks), the tensors' byte ranges, in order,
   // tile the data section exactly: no overlap, which would alias two tensors, and no gap or trailing bytes,
   // which could smuggle a second file's contents (a polyglot) past readers.
-  std::stable_sort(entries.begin(), entries.end(),
-                   [](const TensorEntry& a, const TensorEntry& b) { return std::tie(a.begin, a.end) < std::tie(b.begin, b.end); });
+  std::stable_sort(entries.begin(), entries.end(), [](const TensorEntry& a, const TensorEntry& b) {
+    return std::tie(a.begin, a.end) < std::tie(b.begin, b.end);
+  });
   uint64_t covered = 0;
   for (const TensorEntry& t : entries) {
     TRIFECTA_CHECK(t.begin >= covered, path, "tensor '", t.name, "' at data_offsets [", t.begin, ", ", t.end,
@@ -240,6 +241,13 @@ TensorFile load_safetensors(const std::string& path) {
   for (const TensorEntry& t : entries) {
     Tensor tensor = empty(t.shape, {t.dtype, kCPU});
     file.read(tensor.raw_data(), t.end - t.begin, data_start + t.begin);
+    if (t.dtype == DType::Bool) {
+      // Reading a bool whose byte is neither 0 nor 1 is undefined behaviour in C++ (and in every kernel).
+      const auto* bytes = static_cast<const unsigned char*>(tensor.raw_data());
+      const auto* bad = std::find_if(bytes, bytes + (t.end - t.begin), [](unsigned char b) { return b > 1; });
+      TRIFECTA_CHECK(bad == bytes + (t.end - t.begin), path, "tensor '", t.name, "': BOOL element ", bad - bytes,
+                     " is the byte ", int{*bad}, ", not 0 or 1");
+    }
     result.tensors.emplace_back(t.name, std::move(tensor));
   }
   return result;

@@ -160,7 +160,11 @@ TEST(Safetensors, DataOffsetsMustTileTheDataSectionExactly) {
 
   // In order of their data, whatever the order of the header: b's bytes come first.
   const std::string values("\x01\x00\x00\x00\x02\x00\x00\x00\x03\x00\x00\x00", 12);
-  write_raw_safetensors(path, R"({"a":{"dtype":"I32","shape":[1],"data_offsets":[8,12]},"b":{"dtype":"I32","shape":[2],"data_offsets":[0,8]},"e":{"dtype":"I64","shape":[0,5],"data_offsets":[8,8]}})", values);
+  write_raw_safetensors(path,
+                        R"({"a":{"dtype":"I32","shape":[1],"data_offsets":[8,12]},)"
+                        R"("b":{"dtype":"I32","shape":[2],"data_offsets":[0,8]},)"
+                        R"("e":{"dtype":"I64","shape":[0,5],"data_offsets":[8,8]}})",
+                        values);
   const TensorFile file = load_safetensors(path);
   ASSERT_EQ(file.tensors.size(), 3u);
   EXPECT_EQ(file.tensors[0].first, "b");
@@ -185,6 +189,16 @@ TEST(Safetensors, HeaderFieldsMustBeWhatTheFormatSays) {
 // The reference implementation's 100 MB header limit, checked before any of it is read: the file here is
 // sparse, 150 MB long, claiming a 120 MB header. Before, all 150 MB were read (three times) to find the
 // header was not JSON.
+// A bool byte other than 0 and 1 loaded before, and reading it is undefined behaviour.
+TEST(Safetensors, BoolBytesMustBeZeroOrOne) {
+  const std::string path = temp_path("bool.safetensors");
+  write_raw_safetensors(path, R"({"b":{"dtype":"BOOL","shape":[3],"data_offsets":[0,3]}})", std::string("\x01\x00\x02", 3));
+  expect_op_error([&] { load_safetensors(path); }, path, "tensor 'b': BOOL element 2 is the byte 2, not 0 or 1");
+  write_raw_safetensors(path, R"({"b":{"dtype":"BOOL","shape":[3],"data_offsets":[0,3]}})", std::string("\x01\x00\x01", 3));
+  EXPECT_EQ(load_safetensors(path).get("b").to_vector<int64_t>(), (std::vector<int64_t>{1, 0, 1}));
+  std::filesystem::remove(path);
+}
+
 TEST(Safetensors, HeaderLargerThanTheFormatsLimitIsRefusedUnread) {
   const std::string path = temp_path("huge_header.safetensors");
   std::string length(8, '\0');
