@@ -137,12 +137,13 @@ class Mutator {
   }
 
   void replace_dtype(std::string& b) {
-    for (size_t k = 0; k < kKnownDtypes; ++k) {
-      const size_t at = b.find(kDtypes[k]);
-      if (at == std::string::npos) continue;
-      b.replace(at, std::strlen(kDtypes[k]), pick(kDtypes));
-      return;
-    }
+    std::vector<std::pair<size_t, size_t>> names;  // [at, length) of each dtype name trifecta reads
+    for (size_t k = 0; k < kKnownDtypes; ++k)
+      for (size_t at = b.find(kDtypes[k]); at != std::string::npos; at = b.find(kDtypes[k], at + 1))
+        names.emplace_back(at, std::strlen(kDtypes[k]));
+    if (names.empty()) return;
+    const auto [at, length] = names[below(names.size())];
+    b.replace(at, length, pick(kDtypes));
   }
 
   std::mt19937_64 rng_;  // its output sequence is fixed by the standard: the same mutants everywhere
