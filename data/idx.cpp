@@ -82,14 +82,19 @@ IdxBytes read_idx_bytes(const std::string& path, int rank, const std::string& it
                  " dimensions: magic number ", hex32(magic), ", expected ", hex32(expected_magic));
 
   IdxBytes result;
-  int64_t item_bytes = 1;
-  for (int d = 0; d < rank; ++d) {
-    result.dims.push_back(big_endian_u32(header.data() + 4 + 4 * d));
-    if (d > 0) item_bytes *= result.dims.back();
-  }
+  for (int d = 0; d < rank; ++d) result.dims.push_back(big_endian_u32(header.data() + 4 + 4 * d));
   const int64_t count = result.dims[0];
   const int64_t wanted = limit >= 0 ? std::min(limit, count) : count;
   const std::string item_text = item_name + (rank > 1 ? " of " + item_dims_text(result.dims) : "");
+
+  // Each dim is up to 2^32 - 1, so the sizes are checked products: 2^16 items of 2^24 x 2^24 bytes would
+  // wrap to 0 bytes and "read" a file with no data. The whole file's size is checked even when a limit asks
+  // for fewer items, since the callers size tensors from the header.
+  int64_t item_bytes = 1, file_bytes = count;
+  bool overflow = false;
+  for (int d = 1; d < rank; ++d) overflow |= __builtin_mul_overflow(item_bytes, result.dims[d], &item_bytes);
+  overflow |= __builtin_mul_overflow(file_bytes, item_bytes, &file_bytes);
+  TRIFECTA_CHECK(!overflow, path, "header declares ", count, " ", item_text, ": too large, over 2^63 bytes");
 
   // The buffer grows as data arrives rather than trusting the header's size up front: a corrupt header
   // claiming billions of items then ends as "truncated", not as an attempt to allocate terabytes.

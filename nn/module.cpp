@@ -1,6 +1,7 @@
 // Module bookkeeping: registration, recursive traversal, state dicts, mode and device changes.
 #include "nn/module.h"
 
+#include <map>
 #include <sstream>
 
 namespace trifecta::nn {
@@ -77,25 +78,36 @@ NamedTensors Module::state_dict() const {
 }
 
 void Module::load_state_dict(const NamedTensors& state, bool strict) {
-  NoGradGuard no_grad;
-  const NamedTensors mine = state_dict();
-  std::vector<bool> used(state.size(), false);
-  for (const auto& [name, target] : mine) {
-    bool found = false;
-    for (size_t i = 0; i < state.size(); ++i) {
-      if (state[i].first != name) continue;
-      const Tensor& source = state[i].second;
-      TRIFECTA_CHECK(source.shape() == target.shape(), type_name_, "load_state_dict: '", name, "' has shape ",
-                     source.shape().str(), " in the state but ", target.shape().str(), " in the module");
-      copy_(target, source);
-      used[i] = found = true;
-      break;
+  // Every entry is checked before any is copied, so a state that does not fit leaves the module as it was
+  // rather than half loaded.
+  std::map<std::string, const Tensor*> entries;
+  for (const auto& [name, t] : state) {
+    TRIFECTA_CHECK(t.defined(), type_name_, "load_state_dict: entry '", name, "' is undefined");
+    TRIFECTA_CHECK(entries.emplace(name, &t).second, type_name_, "load_state_dict: entry '", name, "' appears twice");
+  }
+  std::vector<std::pair<Tensor, const Tensor*>> copies;  // (module tensor, state tensor)
+  for (const auto& [name, target] : state_dict()) {
+    const auto it = entries.find(name);
+    if (it == entries.end()) {
+      TRIFECTA_CHECK(!strict, type_name_, "load_state_dict: '", name, "' is missing from the state");
+      continue;
     }
-    TRIFECTA_CHECK(found || !strict, type_name_, "load_state_dict: '", name, "' is missing from the state");
+    const Tensor& source = *it->second;
+    TRIFECTA_CHECK(source.shape() == target.shape(), type_name_, "load_state_dict: '", name, "' has shape ",
+                   source.shape().str(), " in the state but ", target.shape().str(), " in the module");
+    // Floating values convert between precisions (as PyTorch's load does); anything else must match, since a
+    // float arriving in a step counter or an index buffer is a different state, not a rounding.
+    TRIFECTA_CHECK(source.dtype() == target.dtype() || (is_floating(source.dtype()) && is_floating(target.dtype())),
+                   type_name_, "load_state_dict: '", name, "' has dtype ", dtype_name(source.dtype()),
+                   " in the state but ", dtype_name(target.dtype()), " in the module");
+    copies.emplace_back(target, &source);
+    entries.erase(it);
   }
   if (strict)
-    for (size_t i = 0; i < state.size(); ++i)
-      TRIFECTA_CHECK(used[i], type_name_, "load_state_dict: unexpected entry '", state[i].first, "'");
+    for (const auto& [name, t] : state)
+      TRIFECTA_CHECK(!entries.count(name), type_name_, "load_state_dict: unexpected entry '", name, "'");
+  NoGradGuard no_grad;
+  for (const auto& [target, source] : copies) copy_(target, *source);
 }
 
 void Module::train(bool training) {

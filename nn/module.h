@@ -31,7 +31,9 @@ class Module {
   // each child's state in turn.
   NamedTensors state_dict() const;
   // Copies values into the existing tensors (keeping their device and dtype). With strict, a missing or
-  // unexpected name is an error; a shape mismatch always is. Errors name the tensor and both shapes.
+  // unexpected name is an error; a shape mismatch, a non-floating dtype mismatch, a duplicate or undefined
+  // entry always is. Errors name the tensor and both shapes (or dtypes). All or nothing: everything is
+  // checked before anything is copied, so a failed load leaves the module unchanged.
   void load_state_dict(const NamedTensors& state, bool strict = true);
   const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& named_children() const { return children_; }
 

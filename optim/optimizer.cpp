@@ -52,6 +52,14 @@ class SavedEntries {
     TRIFECTA_CHECK(value >= 0, who_ + ".load_state_dict", "entry '", name, "' is negative (", value, ")");
     return value;
   }
+  // A vector of int64 indices: a float entry would have to be converted, and converting NaN or a huge value
+  // to an integer is undefined behaviour.
+  std::vector<int64_t> take_indices(const std::string& name) {
+    const Tensor& t = take(name);
+    TRIFECTA_CHECK(t.dtype() == DType::Int64 && t.ndim() == 1, who_ + ".load_state_dict", "entry '", name,
+                   "' should be int64 indices, got ", t.str());
+    return t.to_vector<int64_t>();
+  }
   // Entries starting with prefix.
   std::vector<std::string> names_with_prefix(const std::string& prefix) const {
     std::vector<std::string> names;
@@ -213,7 +221,7 @@ void Optimizer::load_state_dict(const NamedTensors& state) {
   std::vector<std::vector<size_t>> saved_indices(saved_groups);
   size_t saved_params = 0;
   for (size_t g = 0; g < saved_groups; ++g) {
-    for (int64_t i : saved.take("param_groups." + std::to_string(g) + ".params").to_vector<int64_t>())
+    for (int64_t i : saved.take_indices("param_groups." + std::to_string(g) + ".params"))
       saved_indices[g].push_back(static_cast<size_t>(i));
     saved_params += saved_indices[g].size();
   }

@@ -17,9 +17,16 @@ void Shape::erase(int pos) {
   --ndim_;
 }
 
-int64_t Shape::numel() const {
-  int64_t n = 1;
-  for (int i = 0; i < ndim_; ++i) n *= dims_[i];
+int64_t Shape::numel(std::string_view what) const {
+  // A product that wrapped would describe a tensor far larger than the storage allocated for it. The span
+  // bounds the largest contiguous stride, which skips zero dims: [0, 2^40, 2^40] holds nothing, but its
+  // first stride would be 2^80.
+  int64_t n = 1, span = 1;
+  for (int i = 0; i < ndim_; ++i) {
+    const bool overflow = __builtin_mul_overflow(n, dims_[i], &n) |
+                          __builtin_mul_overflow(span, dims_[i] > 1 ? dims_[i] : 1, &span);
+    TRIFECTA_CHECK(!overflow, what, "shape ", str(), " is too large: its element count or strides overflow int64");
+  }
   return n;
 }
 

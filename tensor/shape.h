@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tensor/error.h"
@@ -41,7 +42,9 @@ class Shape {
   int64_t* begin() { return dims_; }
   int64_t* end() { return dims_ + ndim_; }
   const int64_t* data() const { return dims_; }
-  int64_t numel() const;
+  // The element count. Checked, since shapes also come from files: one whose count, or whose contiguous
+  // strides (zero dims count as 1 there), would overflow int64 is an Error naming `what`.
+  int64_t numel(std::string_view what = "shape") const;
   std::vector<int64_t> vec() const { return {begin(), end()}; }
   std::string str() const;  // "[2, 3]"
 

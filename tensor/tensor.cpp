@@ -45,20 +45,23 @@ Tensor over_new_storage(Storage storage, const Shape& shape, DType dtype) {
   return Tensor(std::move(impl));
 }
 
-size_t dense_bytes(const Shape& shape, DType dtype, const char* op) {
-  for (int64_t d : shape) TRIFECTA_CHECK(d >= 0, op, "negative dimension in shape ", shape.str());
-  return static_cast<size_t>(shape.numel()) * itemsize(dtype);
-}
-
 }  // namespace
 
+size_t dense_nbytes(const Shape& shape, DType dtype, std::string_view what) {
+  for (int64_t d : shape) TRIFECTA_CHECK(d >= 0, what, "negative dimension in shape ", shape.str());
+  int64_t nbytes = 0;
+  TRIFECTA_CHECK(!__builtin_mul_overflow(shape.numel(what), static_cast<int64_t>(itemsize(dtype)), &nbytes), what,
+                 "shape ", shape.str(), " of ", dtype_name(dtype), " is too large: its size in bytes overflows int64");
+  return static_cast<size_t>(nbytes);
+}
+
 Tensor empty(const Shape& shape, TensorOptions options) {
-  const size_t nbytes = dense_bytes(shape, options.dtype, "empty");
+  const size_t nbytes = dense_nbytes(shape, options.dtype, "empty");
   return over_new_storage(make_storage(nbytes, options.device), shape, options.dtype);
 }
 
 Tensor empty_pinned(const Shape& shape, DType dtype) {
-  const size_t nbytes = dense_bytes(shape, dtype, "empty_pinned");
+  const size_t nbytes = dense_nbytes(shape, dtype, "empty_pinned");
   if (!cuda_available()) return over_new_storage(make_storage(nbytes, kCPU), shape, dtype);
   return over_new_storage(std::make_shared<StorageImpl>(nbytes, kCPU, cuda_backend::pinned_host_allocator(), true),
                           shape, dtype);

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tensor/device.h"
@@ -125,6 +126,9 @@ class Tensor {
 // (requires_grad, grad): every handle to target sees the change. How modules move parameters to a device.
 void set_data(const Tensor& target, const Tensor& data);
 
+// The bytes a dense tensor of this shape and dtype occupies. Checked, since shapes also come from files: a
+// negative dimension, or a size beyond int64, is an Error naming `what`.
+size_t dense_nbytes(const Shape& shape, DType dtype, std::string_view what);
 // A new tensor over new, uninitialized storage.
 Tensor empty(const Shape& shape, TensorOptions options = {});
 // A new CPU tensor in page-locked (pinned) host memory when a CUDA device is present, so that

@@ -56,6 +56,9 @@ Checkpoint load_checkpoint(const std::string& path, const std::string& expected_
   c.position.step = metadata_integer<int64_t>(file, "step");
   c.position.epoch = metadata_integer<int64_t>(file, "epoch");
   c.position.batch = metadata_integer<int64_t>(file, "batch");
+  TRIFECTA_CHECK(c.position.step >= 0 && c.position.epoch >= 0 && c.position.batch >= 0, path,
+                 "negative training position: step ", c.position.step, ", epoch ", c.position.epoch, ", batch ",
+                 c.position.batch);
   c.position.rng = {metadata_integer<uint64_t>(file, "rng_seed"), metadata_integer<uint64_t>(file, "rng_offset")};
   c.config = json::parse(metadata(file, "config"), path + " (config)");
   for (const auto& [name, t] : file.tensors) {

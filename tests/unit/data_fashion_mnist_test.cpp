@@ -279,5 +279,19 @@ TEST(FashionMnistErrors, HugeDeclaredCountIsTruncationNotAnAllocation) {
                {"header says 4294967295 images of 28x28 but the file ends after 1 images"});
 }
 
+// 2^16 items of 2^24 x 2^24 bytes are 2^64 bytes: the size wrapped to 0, so a header with no data after it
+// read as 65536 items holding nothing.
+TEST(FashionMnistErrors, SizesThatOverflowAreRefused) {
+  TempDir dir("fmnist_overflow");
+  const std::string path = dir.file("wrap-idx3-ubyte");
+  write_file(path, idx_bytes(0x803, {1u << 16, 1u << 24, 1u << 24}, {}));
+  expect_error([&] { read_idx_bytes(path, 3, "images"); }, {path, "65536 images of 16777216x16777216", "too large"});
+  // One item whose size alone overflows (the product of two 32-bit dims).
+  write_file(path, idx_bytes(0x803, {1, 0xffffffffu, 0xffffffffu}, {}));
+  expect_error([&] { read_idx_bytes(path, 3, "images"); }, {path, "too large"});
+  // With a limit the same header is refused before anything is read, too.
+  expect_error([&] { read_idx_bytes(path, 3, "images", 1); }, {path, "too large"});
+}
+
 }  // namespace
 }  // namespace trifecta

@@ -145,6 +145,57 @@ TEST(NnModule, LoadStateDictErrorsNameTheTensor) {
   }
 }
 
+// Every entry is checked before any is copied: a state that fails late in its order (here the last
+// buffers) used to leave the earlier parameters overwritten, a half-loaded model.
+TEST(NnModule, AFailedLoadChangesNothing) {
+  Block source, target;
+  {
+    NoGradGuard no_grad;
+    for (const auto& [name, t] : source.state_dict())
+      if (is_floating(t.dtype())) copy_(t, add(rand(t.shape()), 5.0));
+  }
+  const auto snapshot = [&] {
+    std::vector<std::vector<double>> values;
+    for (const auto& [name, t] : target.state_dict()) values.push_back(t.to(DType::Float64).to_vector<double>());
+    return values;
+  };
+  const std::vector<std::vector<double>> before = snapshot();
+  const NamedTensors good = source.state_dict();
+  ASSERT_EQ(good.back().first, "norm.num_batches_tracked");
+  const auto with_last = [&](const Tensor& last) {
+    NamedTensors state = good;
+    state.back().second = last;
+    return state;
+  };
+  const size_t running_var = good.size() - 2;
+  ASSERT_EQ(good[running_var].first, "norm.running_var");
+  NamedTensors bad_shape = good;
+  bad_shape[running_var].second = ones({4});
+  NamedTensors twice = good;
+  twice.push_back(good.back());
+  NamedTensors undefined = good;
+  undefined.emplace_back("extra", Tensor());
+  NamedTensors missing_last = good;
+  missing_last.pop_back();
+
+  const std::vector<std::pair<NamedTensors, std::string>> failures = {
+      {bad_shape, "'norm.running_var' has shape [4] in the state but [3] in the module"},
+      {with_last(zeros({}, DType::Float32)), "'norm.num_batches_tracked' has dtype float32 in the state but int64"},
+      {with_last(zeros({2}, DType::Int64)), "'norm.num_batches_tracked' has shape [2]"},
+      {twice, "entry 'norm.num_batches_tracked' appears twice"},
+      {undefined, "entry 'extra' is undefined"},
+      {missing_last, "'norm.num_batches_tracked' is missing"}};
+  for (const auto& [state, expected] : failures) {
+    SCOPED_TRACE(expected);
+    const std::string message = error_of([&] { target.load_state_dict(state); });
+    EXPECT_NE(message.find(expected), std::string::npos) << message;
+    EXPECT_EQ(snapshot(), before) << "the module changed although the load failed";
+  }
+  target.load_state_dict(good);
+  EXPECT_NE(snapshot(), before);
+  EXPECT_EQ(target.inner->weight.to_vector<float>(), source.inner->weight.to_vector<float>());
+}
+
 TEST(NnModule, TrainAndEvalReachEveryDescendant) {
   auto block = std::make_shared<Block>();
   Sequential outer{block, std::make_shared<ReLU>()};

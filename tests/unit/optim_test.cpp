@@ -212,6 +212,11 @@ TEST(Optim, LoadStateDictNamesWhatDoesNotFit) {
   NamedTensors doubled = state;
   doubled.push_back(state.front());
   EXPECT_ERROR_WITH(adam.load_state_dict(doubled), "appears twice");
+  // Indices stored as floats (from a damaged file): converting NaN to an integer is undefined behaviour.
+  NamedTensors float_indices = state;
+  for (auto& [name, t] : float_indices)
+    if (name == "param_groups.0.params") t = from_vector(std::vector<double>{std::nan(""), 1.0}, {2}, {DType::Float64});
+  EXPECT_ERROR_WITH(adam.load_state_dict(float_indices), "'param_groups.0.params' should be int64 indices, got float64[2]");
 
   // A failed load changes nothing: the optimizer still has its state and continues.
   EXPECT_EQ(adam.step_count(), 1);

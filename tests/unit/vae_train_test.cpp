@@ -100,6 +100,8 @@ TEST(VaeCheckpoint, BadMetadataIsAClearError) {
   testing::expect_error(damaged("model_kind", std::nullopt), path, "metadata 'model_kind' is missing");
   testing::expect_error(damaged("step", "4x"), path, "metadata 'step' is not an integer", "'4x'");
   testing::expect_error(damaged("epoch", ""), path, "metadata 'epoch' is not an integer");
+  testing::expect_error(damaged("batch", "-3"), path, "negative training position", "batch -3");
+  testing::expect_error(damaged("config", "{\"lr\":\"1\",\"lr\":\"2\"}"), path, "(config)", "duplicate key");
   testing::expect_error(damaged("rng_seed", "-1"), path, "metadata 'rng_seed' is not an integer", "'-1'");
   testing::expect_error(damaged("rng_offset", "99999999999999999999999"), path, "metadata 'rng_offset'");
   testing::expect_error(damaged("config", std::nullopt), path, "metadata 'config' is missing");
