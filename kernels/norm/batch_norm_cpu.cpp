@@ -8,6 +8,7 @@
 //                    samples, each sample's block being one contiguous stretch of C * S elements, so memory is
 //                    read in order instead of once per channel at stride C * S
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "kernels/common/parallel.h"
@@ -38,11 +39,18 @@ void reduce_channels(const ChannelLayout& layout, const Fold& fold, const Finish
   const int64_t per_channel = layout.per_channel(), channels = layout.channels, spatial = layout.spatial;
   if (spatial >= kRunLength) {
     const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / per_channel);
+    // Runs fold into blocks of about sqrt(N), which then merge: a channel's rounding error grows like
+    // sqrt(N) + N / sqrt(N) additions instead of N (blocked summation, as the reduce kernel's columns).
+    const int64_t runs_per_block =
+        std::max<int64_t>(1, static_cast<int64_t>(std::sqrt(static_cast<double>(layout.batch))));
     parallel_for(0, channels, grain, [&](int64_t begin, int64_t end) {
       for (int64_t c = begin; c < end; ++c) {
-        State s = fold.init(c);
-        for (int64_t n = 0; n < layout.batch; ++n) s = fold.fold_run(s, (n * channels + c) * spatial, spatial, c);
-        finish(c, s);
+        State total = fold.init(c), block = fold.init(c);
+        for (int64_t n = 0; n < layout.batch; ++n) {
+          block = fold.fold_run(block, (n * channels + c) * spatial, spatial, c);
+          if ((n + 1) % runs_per_block == 0) total = Fold::combine(total, block), block = fold.init(c);
+        }
+        finish(c, Fold::combine(total, block));
       }
     });
     return;
@@ -89,8 +97,8 @@ void batch_norm_cpu(const Tensor& x, const Tensor& weight, const Tensor& bias, c
     dispatch_running_dtype<T>(running_mean, [&](auto running_tag) {
       using R = typename decltype(running_tag)::type;
       if (training) {
-        const BatchStatsFold<T> fold{xs, layout.spatial};
-        const BatchStatsFinish<T, R> finish{fold,
+        const BatchStatsFold<T, double> fold{xs, layout.spatial};
+        const BatchStatsFinish<T, R, double> finish{fold,
                                             layout.per_channel(),
                                             static_cast<A>(eps),
                                             static_cast<A>(momentum),

@@ -74,17 +74,17 @@ struct ChannelCentre {
 // contiguous elements of channel c at once (host only, vectorized). combine is associative, so the devices
 // may split a channel's elements into any tree of partial states.
 
-// The sums of x - K and (x - K)^2.
-template <class T>
+// The sums of x - K and (x - K)^2, accumulated in S: the compute type on the GPU, double on the CPU (as
+// the CPU's var, kernels/reduce/reduce_cpu.cpp).
+template <class T, class S = compute_t<T>>
 struct BatchStatsFold {
-  using A = compute_t<T>;
-  using State = MomentSums<A>;
+  using State = MomentSums<S>;
   const T* x;
   int64_t spatial;
-  TRIFECTA_HD A shift(int64_t c) const { return convert<A>(x[c * spatial]); }
-  TRIFECTA_HD static State init(int64_t) { return {A(0), A(0)}; }
+  TRIFECTA_HD S shift(int64_t c) const { return convert<S>(x[c * spatial]); }
+  TRIFECTA_HD static State init(int64_t) { return {S(0), S(0)}; }
   TRIFECTA_HD State fold(State s, int64_t offset, int64_t c) const {
-    return add_deviation(s, convert<A>(x[offset]) - shift(c));
+    return add_deviation(s, convert<S>(x[offset]) - shift(c));
   }
   State fold_run(State s, int64_t offset, int64_t count, int64_t c) const {
     return moments_of_run(x + offset, count, shift(c), s);
@@ -148,27 +148,27 @@ struct GradSumsFold {
 
 // Training forward: save the centre's offset and rstd, update the running statistics (of dtype R) when
 // present.
-template <class T, class R>
+template <class T, class R, class S = compute_t<T>>
 struct BatchStatsFinish {
   using A = compute_t<T>;
-  BatchStatsFold<T> stats;  // for the shifts
-  int64_t count;            // M
+  BatchStatsFold<T, S> stats;  // for the shifts
+  int64_t count;               // M
   A eps;
   A momentum;
   A* save_offset;
   A* save_rstd;
   R* running_mean;  // null: not tracked
   R* running_var;
-  TRIFECTA_HD void operator()(int64_t c, const MomentSums<A>& s) const {
-    const CentredMoments<A> m = centre(s, count);
-    save_offset[c] = m.offset;
-    save_rstd[c] = math::rsqrt(m.m2 / static_cast<A>(count) + eps);
+  TRIFECTA_HD void operator()(int64_t c, const MomentSums<S>& s) const {
+    const CentredMoments<S> m = centre(s, count);
+    save_offset[c] = static_cast<A>(m.offset);
+    save_rstd[c] = math::rsqrt(static_cast<A>(m.m2 / static_cast<S>(count)) + eps);
     if (running_mean) {
-      const A mean = stats.shift(c) + m.offset;
+      const A mean = static_cast<A>(stats.shift(c) + m.offset);
       running_mean[c] = convert<R>((A(1) - momentum) * convert<A>(running_mean[c]) + momentum * mean);
     }
     if (running_var) {
-      const A unbiased = m.m2 / static_cast<A>(count - 1);
+      const A unbiased = static_cast<A>(m.m2 / static_cast<S>(count - 1));
       running_var[c] = convert<R>((A(1) - momentum) * convert<A>(running_var[c]) + momentum * unbiased);
     }
   }

@@ -23,7 +23,7 @@ void layer_norm_cpu(const Tensor& x, const Tensor& weight, const Tensor& bias, d
                     const Tensor& offset, const Tensor& rstd) {
   dispatch_dtype<DTypeSet::Floating>(x.dtype(), "layer_norm", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    run_rows_cpu(layer_norm_forward_policy<T>(x, weight, bias, eps, offset, rstd),
+    run_rows_cpu(layer_norm_forward_policy<T, double>(x, weight, bias, eps, offset, rstd),
                  RowTensors<T, 1>{{static_cast<const T*>(x.raw_data())}, static_cast<T*>(y.raw_data())},
                  RowLayout{x.size(0), x.size(1), 1});
   });

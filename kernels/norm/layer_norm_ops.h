@@ -45,7 +45,9 @@ TRIFECTA_HD inline A layer_norm_xhat(A v, const RowCentre<A>& r) {
   return ((v - r.shift) - r.offset) * r.rstd;
 }
 
-template <class T_>
+// S is the type the moment sums accumulate in: the compute type on the GPU, double on the CPU (as the
+// CPU's var, kernels/reduce/reduce_cpu.cpp).
+template <class T_, class S = compute_t<T_>>
 struct LayerNormForward {
   using T = T_;
   using A = compute_t<T>;
@@ -53,9 +55,9 @@ struct LayerNormForward {
   static constexpr bool kReduces = true;
   static constexpr bool kMaps = true;
   struct Row {
-    A shift;
+    S shift;
   };
-  using State = MomentSums<A>;
+  using State = MomentSums<S>;
   using Stats = RowCentre<A>;
 
   const T* x;  // for the rows' first elements
@@ -66,10 +68,10 @@ struct LayerNormForward {
   A* offset;
   A* rstd;
 
-  TRIFECTA_HD Row load_row(int64_t row) const { return {convert<A>(x[row * n])}; }
-  TRIFECTA_HD State init() const { return {A(0), A(0)}; }
+  TRIFECTA_HD Row load_row(int64_t row) const { return {convert<S>(x[row * n])}; }
+  TRIFECTA_HD State init() const { return {S(0), S(0)}; }
   TRIFECTA_HD State fold(State s, const A (&v)[1], int64_t, const Row& row) const {
-    return add_deviation(s, v[0] - row.shift);
+    return add_deviation(s, static_cast<S>(v[0]) - row.shift);
   }
   TRIFECTA_HD static State combine(State a, State b) { return merge_sums(a, b); }
   // Host only: the CPU engine folds a whole contiguous row with the vectorized moments_of_run.
@@ -78,8 +80,9 @@ struct LayerNormForward {
     return true;
   }
   TRIFECTA_HD Stats finalize(const State& s, const Row& row) const {
-    const CentredMoments<A> m = centre(s, n);
-    return {row.shift, m.offset, math::rsqrt(m.m2 / static_cast<A>(n) + eps)};
+    const CentredMoments<S> m = centre(s, n);
+    const A var = static_cast<A>(m.m2 / static_cast<S>(n));
+    return {static_cast<A>(row.shift), static_cast<A>(m.offset), math::rsqrt(var + eps)};
   }
   TRIFECTA_HD A map(const A (&v)[1], int64_t col, const Stats& st) const {
     A y = layer_norm_xhat(v[0], st);
@@ -94,9 +97,9 @@ struct LayerNormForward {
 };
 
 // The forward policy over the kernel's tensors (host code of both devices).
-template <class T>
-LayerNormForward<T> layer_norm_forward_policy(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps,
-                                              const Tensor& offset, const Tensor& rstd) {
+template <class T, class S = compute_t<T>>
+LayerNormForward<T, S> layer_norm_forward_policy(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps,
+                                                 const Tensor& offset, const Tensor& rstd) {
   using A = compute_t<T>;
   return {static_cast<const T*>(x.raw_data()),
           x.size(1),

@@ -20,7 +20,9 @@
 // exp(x - max)) instead of the online update, whose per-element branches and rescaling defeat
 // vectorization; the online form still merges the per-run and per-thread states. var over contiguous
 // elements folds whole runs with moments_of_run (its state is three numbers, which the generic lanes would
-// interleave).
+// interleave), and accumulates in double whatever the input: on a pass bound by memory that costs nothing,
+// and it leaves float32 variances exact to float32 even where the shift sits far from the mean (as
+// PyTorch's CPU kernels, which accumulate in double too).
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -85,8 +87,18 @@ template <class T>
 constexpr bool kIsLogSumExp<LogSumExpReducer<T>> = true;
 template <class R>
 constexpr bool kIsVar = false;
+template <class T, class S>
+constexpr bool kIsVar<VarReducer<T, S>> = true;
+
+// The reducer the CPU runs for the one visit_reducer picks: var's sums widened to double.
+template <class R>
+struct cpu_reducer {
+  using type = R;
+};
 template <class T>
-constexpr bool kIsVar<VarReducer<T>> = true;
+struct cpu_reducer<VarReducer<T>> {
+  using type = VarReducer<T, double>;
+};
 
 // logsumexp of a contiguous run p[0..n) as the reducer's state {max, sum of exp(x - max)}, in two passes.
 template <class T>
@@ -228,7 +240,7 @@ void reduce_cpu(ReduceOp op, const Tensor& x, const Tensor& out, double param) {
   dispatch_dtype<DTypeSet::All>(x.dtype(), "reduce", [&](auto tag) {
     using T = typename decltype(tag)::type;
     visit_reducer<T>(op, [&](auto reducer_tag) {
-      using R = typename decltype(reducer_tag)::type;
+      using R = typename cpu_reducer<typename decltype(reducer_tag)::type>::type;
       reduce_typed<R>(plan, static_cast<const T*>(x.raw_data()), static_cast<typename R::Out*>(out.raw_data()), param);
     });
   });

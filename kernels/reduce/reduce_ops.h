@@ -201,9 +201,10 @@ struct ShiftedMoments {
   MomentSums<A> sums;
 };
 
-template <class T>
+// S is the type the sums accumulate in: acc_t<T> on the GPU, double on the CPU (kernels/reduce/reduce_cpu.cpp).
+template <class T, class S = acc_t<T>>
 struct VarReducer {
-  using A = acc_t<T>;
+  using A = S;
   using State = ShiftedMoments<A>;
   using Out = T;
   TRIFECTA_HD static State init(A first) { return {first, {A(0), A(0)}}; }

@@ -261,8 +261,7 @@ OpSpec arg_reduction(OpId op, bool largest) {
                     {"ties_column", {{{40, 3}, s}}, {0, 0, 0}},
                     {"ties_long_row", {{{2, 3000}, s}}, {0, 0, 1}},
                     {"ties_long_all", {{{2, 3000}, s}}, {0, 0}},
-                    // NaN, +inf and -inf mixed in (see Domain::Nonfinite). The value reductions get the same
-                    // checks in tests/unit/reduce_paths_test.cpp, where no gradcheck runs on NaN.
+                    // NaN, +inf and -inf mixed in (see Domain::Nonfinite): the first NaN wins.
                     {"nonfinite_rows", {{{4, 5}, Domain::Nonfinite}}, {0, 0, 1}},
                     {"nonfinite_column", {{{300, 7}, Domain::Nonfinite}}, {0, 0, 0}},
                     {"nonfinite_long_row", {{{3, 5000}, Domain::Nonfinite}}, {0, 0, 1}}},
