@@ -12,9 +12,8 @@
 //              training: dx = w * rstd * (g - db / M - xhat * dw / M)   (the batch statistics depend on x)
 //              eval:     dx = g * w * rstd                              (the running statistics do not)
 //
-// The batch statistics are moments about the channel's first element K = x[0, c, 0, ...] (ShiftedMoments
-// in kernels/reduce/reduce_ops.h), which keeps them accurate to the compute type when the mean is large
-// against the spread. For the same reason the mean is kept as K + offset, and x - mean is computed as
+// The batch statistics are moments about the channel's first element K = x[0, c, 0, ...] (MomentSums in
+// kernels/reduce/reduce_ops.h), which keeps them accurate when the mean is large against the spread. For the same reason the mean is kept as K + offset, and x - mean is computed as
 // (x - K) - offset: exact for data clustered around a large value, where rounding the mean itself to the
 // compute type would cost ulp(mean) / spread of every xhat. So the forward saves, per channel in the compute
 // type (float32 for 16-bit inputs), rstd and the centre's offset: mean - K when training, the running mean
