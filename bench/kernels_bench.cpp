@@ -159,6 +159,15 @@ const std::map<std::string, Builder>& builders() {
          Tensor x = randn(Shape(a), d);
          return Work{[=] { sum(x, {0}); }, 4 * product(a), product(a)};
        }},
+      // Variance: the shifted sums x - K and (x - K)^2, 3 per element.
+      {"var_rows", [](const Args& a, Device d) {
+         Tensor x = randn(Shape(a), d);
+         return Work{[=] { var(x, {-1}); }, 4 * product(a), 3 * product(a)};
+       }},
+      {"var_columns", [](const Args& a, Device d) {
+         Tensor x = randn(Shape(a), d);
+         return Work{[=] { var(x, {0}); }, 4 * product(a), 3 * product(a)};
+       }},
       {"logsumexp_rows", [](const Args& a, Device d) {
          Tensor x = randn(Shape(a), d);
          return Work{[=] { logsumexp(x, {-1}); }, 4 * product(a), 3 * product(a)};
@@ -198,6 +207,15 @@ const std::map<std::string, Builder>& builders() {
          Tensor mean = zeros({channels}, d), var = ones({channels}, d);
          return Work{[=] { batch_norm(x, mean, var, w, b, /*training=*/true); }, 4 * (2 * product(a) + 6 * channels),
                      7 * product(a)};
+       }},
+      {"batch_norm_train_backward", [](const Args& a, Device d) {
+         // Reads x, g, the weight and the per-channel statistics; writes dx, dweight, dbias.
+         const int64_t channels = a.at(1);
+         Tensor x = randn(Shape(a), d).requires_grad_();
+         Tensor w = randn({channels}, d).requires_grad_(), b = randn({channels}, d).requires_grad_();
+         Tensor mean = zeros({channels}, d), var = ones({channels}, d);
+         return backward_of(batch_norm(x, mean, var, w, b, /*training=*/true), {x, w, b},
+                            4 * (3 * product(a) + 5 * channels), 8 * product(a));
        }},
       {"cross_entropy", [](const Args& a, Device d) {
          // Forward and backward: reads the logits and int64 targets, writes the logits' gradient; the

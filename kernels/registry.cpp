@@ -3,6 +3,7 @@
 #include "kernels/registry.h"
 
 #include <array>
+#include <atomic>
 
 namespace trifecta {
 
@@ -19,13 +20,16 @@ std::array<OpEntry, kNumOps>& table() {
   static std::array<OpEntry, kNumOps> entries = [] {
     std::array<OpEntry, kNumOps> e{};
     int i = 0;
-#define TRIFECTA_OP(name, kind) e[i++] = OpEntry{#name, OpKind::kind, {}, {}};
+#define TRIFECTA_OP(name, kind, signature) e[i++] = OpEntry{#name, OpKind::kind, {}, {}};
 #include "kernels/ops.def"
 #undef TRIFECTA_OP
     return e;
   }();
   return entries;
 }
+
+// Zero-initialized before any code runs (constant initialization), so counting never races the table's setup.
+std::array<std::array<std::atomic<uint64_t>, kNumDeviceTypes>, kNumOps> lookup_counts;
 
 const char* device_type_name(DeviceType d) { return d == DeviceType::CPU ? "CPU" : "CUDA"; }
 
@@ -52,7 +56,12 @@ AnyFn find_kernel(OpId op, DeviceType device, const std::type_info& signature) {
                  device == DeviceType::CUDA && !cuda_compiled() ? " (this build has no CUDA backend)" : "");
   TRIFECTA_CHECK(*entry.signatures[d] == signature, entry.name, "kernel requested with signature ",
                  signature.name(), " but registered with ", entry.signatures[d]->name());
+  lookup_counts[static_cast<int>(op)][d].fetch_add(1, std::memory_order_relaxed);
   return entry.kernels[d];
+}
+
+uint64_t lookups(OpId op, DeviceType device) {
+  return lookup_counts[static_cast<int>(op)][static_cast<int>(device)].load(std::memory_order_relaxed);
 }
 
 bool has_kernel(OpId op, DeviceType device) {

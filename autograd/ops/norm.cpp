@@ -1,6 +1,7 @@
 // Front ends of layer_norm and batch_norm. Both run their own backward kernel, which needs the statistics
-// the forward kernel saved (mean and rstd, in the compute type) and returns the gradients of x, weight and
-// bias together; each is computed only when its input requires grad.
+// the forward kernel saved (the mean's offset from its row's or channel's first element, and rstd, in the
+// compute type: see kernels/norm/) and returns the gradients of x, weight and bias together; each is
+// computed only when its input requires grad.
 #include "autograd/ops/norm.h"
 
 #include "autograd/ops/factories.h"
@@ -61,21 +62,23 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
   for (int d = 0; d < lead; ++d) rows *= x.shape()[d];
   const Tensor input = operand(x, {rows, n}), w = operand(weight, {n}), b = operand(bias, {n});
   const TensorOptions stats_options{compute_dtype(x.dtype()), x.device()};
-  const Tensor mean = empty({rows}, stats_options), rstd = empty({rows}, stats_options);
+  const Tensor offset = empty({rows}, stats_options), rstd = empty({rows}, stats_options);
   Tensor y = empty(x.shape(), x.options());
-  kernel_for<LayerNormKernel>(OpId::layer_norm, x.device())(input, w, b, eps, y.view({rows, n}), mean, rstd);
+  if (n > 0)
+    kernel_for<LayerNormKernel>(OpId::layer_norm, x.device())(input, w, b, eps, y.view({rows, n}), offset, rstd);
 
   record(OpId::layer_norm, {x, weight, bias}, {y},
          [name, rows, n, x_shape = x.shape(), normalized_shape, need_x = needs_grad(x), need_w = needs_grad(weight),
           need_b = needs_grad(bias), saved_x = SavedTensor(input), saved_w = SavedTensor(w),
-          saved_mean = SavedTensor(mean), saved_rstd = SavedTensor(rstd)](const Grads& g) {
+          saved_offset = SavedTensor(offset), saved_rstd = SavedTensor(rstd)](const Grads& g) {
            const Tensor xv = saved_x.unpack(name);
            const Tensor grad_y = g[0].contiguous().view({rows, n});
            const Tensor grad_x = empty_if(need_x, {rows, n}, xv.options());
            const Tensor grad_w = empty_if(need_w, {n}, xv.options()), grad_b = empty_if(need_b, {n}, xv.options());
-           kernel_for<LayerNormBackwardKernel>(OpId::layer_norm_backward, xv.device())(
-               grad_y, xv, saved_mean.unpack(name), saved_rstd.unpack(name), saved_w.unpack(name), grad_x, grad_w,
-               grad_b);
+           if (n > 0)
+             kernel_for<LayerNormBackwardKernel>(OpId::layer_norm_backward, xv.device())(
+                 grad_y, xv, saved_offset.unpack(name), saved_rstd.unpack(name), saved_w.unpack(name), grad_x, grad_w,
+                 grad_b);
            return Grads{view_if_defined(grad_x, x_shape), view_if_defined(grad_w, normalized_shape),
                         view_if_defined(grad_b, normalized_shape)};
          });
@@ -113,8 +116,10 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
                    dtype_name(running_var.dtype()));
   }
   TRIFECTA_CHECK(training || tracking, name, "evaluation mode needs running_mean and running_var");
+  // One value per channel has no spread to normalize by (PyTorch refuses it too); none at all is an empty
+  // batch, which normalizes nothing and leaves the running statistics alone.
   const int64_t per_channel = channels == 0 ? 0 : x.numel() / channels;
-  TRIFECTA_CHECK(!training || per_channel > 1, name, "training needs more than one value per channel, got input of ",
+  TRIFECTA_CHECK(!training || per_channel != 1, name, "training needs more than one value per channel, got input of ",
                  "shape ", x.shape().str());
   if (training && tracking) {
     begin_inplace(running_mean, name);
@@ -123,14 +128,14 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
 
   const Tensor input = x.detach().contiguous(), w = operand(weight, channel_shape), b = operand(bias, channel_shape);
   const TensorOptions stats_options{compute_dtype(x.dtype()), x.device()};
-  const Tensor save_mean = empty(channel_shape, stats_options), save_rstd = empty(channel_shape, stats_options);
+  const Tensor save_offset = empty(channel_shape, stats_options), save_rstd = empty(channel_shape, stats_options);
   Tensor y = empty(x.shape(), x.options());
   kernel_for<BatchNormKernel>(OpId::batch_norm, x.device())(input, w, b, running_mean, running_var, training, momentum,
-                                                            eps, y, save_mean, save_rstd);
+                                                            eps, y, save_offset, save_rstd);
 
   record(OpId::batch_norm, {x, weight, bias}, {y},
          [name, training, channel_shape, need_x = needs_grad(x), need_w = needs_grad(weight), need_b = needs_grad(bias),
-          saved_x = SavedTensor(input), saved_w = SavedTensor(w), saved_mean = SavedTensor(save_mean),
+          saved_x = SavedTensor(input), saved_w = SavedTensor(w), saved_offset = SavedTensor(save_offset),
           saved_rstd = SavedTensor(save_rstd)](const Grads& g) {
            const Tensor xv = saved_x.unpack(name);
            const Tensor grad_y = g[0].contiguous();
@@ -138,7 +143,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
            const Tensor grad_w = empty_if(need_w, channel_shape, xv.options());
            const Tensor grad_b = empty_if(need_b, channel_shape, xv.options());
            kernel_for<BatchNormBackwardKernel>(OpId::batch_norm_backward, xv.device())(
-               grad_y, xv, saved_mean.unpack(name), saved_rstd.unpack(name), saved_w.unpack(name), training, grad_x,
+               grad_y, xv, saved_offset.unpack(name), saved_rstd.unpack(name), saved_w.unpack(name), training, grad_x,
                grad_w, grad_b);
            return Grads{grad_x, grad_w, grad_b};
          });

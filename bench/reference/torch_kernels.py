@@ -120,6 +120,14 @@ def builders(a, device):
         x = randn()
         return (lambda: x.sum(0)), 4 * n, n
 
+    def var_rows():
+        x = randn()
+        return (lambda: torch.var(x, -1)), 4 * n, 3 * n
+
+    def var_columns():
+        x = randn()
+        return (lambda: torch.var(x, 0)), 4 * n, 3 * n
+
     def logsumexp_rows():
         x = randn()
         return (lambda: torch.logsumexp(x, -1)), 4 * n, 3 * n
@@ -151,6 +159,13 @@ def builders(a, device):
         x, w, b = randn(), randn(channels), randn(channels)
         mean, var = torch.zeros(channels, device=device), torch.ones(channels, device=device)
         return (lambda: F.batch_norm(x, mean, var, w, b, training=True)), 4 * (2 * n + 6 * channels), 7 * n
+
+    def batch_norm_train_backward():
+        channels = a[1]
+        x = randn().requires_grad_()
+        w, b = randn(channels).requires_grad_(), randn(channels).requires_grad_()
+        mean, var = torch.zeros(channels, device=device), torch.ones(channels, device=device)
+        return backward_of(F.batch_norm(x, mean, var, w, b, training=True), [x, w, b], 4 * (3 * n + 5 * channels), 8 * n)
 
     def cross_entropy():
         rows, classes = a

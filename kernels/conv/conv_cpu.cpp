@@ -13,6 +13,7 @@
 
 #include "kernels/common/parallel.h"
 #include "kernels/conv/conv.h"
+#include "kernels/kernel_signatures.h"
 #include "kernels/registry.h"
 
 namespace trifecta {

@@ -17,6 +17,7 @@
 
 #include "kernels/conv/conv.h"
 #include "kernels/conv/conv_cudnn.h"
+#include "kernels/kernel_signatures.h"
 #include "kernels/registry.h"
 #include "tensor/cuda_utils.h"
 

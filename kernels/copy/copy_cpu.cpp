@@ -14,6 +14,7 @@
 
 #include "kernels/common/elementwise_cpu.h"
 #include "kernels/copy/copy_impl.h"
+#include "kernels/kernel_signatures.h"
 #include "kernels/registry.h"
 
 namespace trifecta {

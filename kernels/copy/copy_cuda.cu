@@ -2,6 +2,7 @@
 // strided loop.
 #include "kernels/common/elementwise_cuda.cuh"
 #include "kernels/copy/copy_impl.h"
+#include "kernels/kernel_signatures.h"
 #include "kernels/registry.h"
 
 namespace trifecta {

@@ -1,6 +1,7 @@
 // CUDA dropout kernels: the forward and, as the same function of the gradient, the backward (see dropout.h).
 #include "kernels/common/elementwise_cuda.cuh"
 #include "kernels/dropout/dropout.h"
+#include "kernels/kernel_signatures.h"
 #include "kernels/registry.h"
 
 namespace trifecta {

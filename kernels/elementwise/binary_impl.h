@@ -2,6 +2,7 @@
 #pragma once
 
 #include "kernels/elementwise/binary_ops.h"
+#include "kernels/kernel_signatures.h"
 
 namespace trifecta {
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "kernels/elementwise/unary_ops.h"
+#include "kernels/kernel_signatures.h"
 
 namespace trifecta {
 

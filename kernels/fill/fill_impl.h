@@ -3,6 +3,7 @@
 
 #include "kernels/fill/fill.h"
 #include "kernels/fill/philox.h"
+#include "kernels/kernel_signatures.h"
 
 namespace trifecta {
 

@@ -8,6 +8,7 @@
 
 #include "kernels/common/parallel.h"
 #include "kernels/index/index_ops.h"
+#include "kernels/kernel_signatures.h"
 #include "kernels/registry.h"
 
 namespace trifecta {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "kernels/index/index_ops.h"
+#include "kernels/kernel_signatures.h"
 #include "kernels/registry.h"
 #include "tensor/cuda_utils.h"
 

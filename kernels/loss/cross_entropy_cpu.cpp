@@ -1,5 +1,6 @@
 // CPU cross-entropy kernels: the policies of cross_entropy_ops.h on the CPU row engine. Targets are
 // range-checked before the rows run, because an Error cannot leave an OpenMP parallel region.
+#include "kernels/kernel_signatures.h"
 #include "kernels/loss/cross_entropy_ops.h"
 #include "kernels/registry.h"
 #include "kernels/softmax/row_engine_cpu.h"

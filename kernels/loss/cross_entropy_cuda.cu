@@ -2,6 +2,7 @@
 // for up to 1024 classes, a block per row for vocabulary-sized rows). Out-of-range targets are caught on
 // the device: the first bad row is recorded in a flag that the host reads back after the kernel, so the
 // error names the row and the value (a device assert would only kill the context).
+#include "kernels/kernel_signatures.h"
 #include "kernels/loss/cross_entropy_ops.h"
 #include "kernels/registry.h"
 #include "kernels/softmax/row_engine_cuda.cuh"

@@ -5,6 +5,7 @@
 
 #include "kernels/common/parallel.h"
 #include "kernels/copy/copy.h"
+#include "kernels/kernel_signatures.h"
 #include "kernels/matmul/matmul.h"
 #include "kernels/registry.h"
 

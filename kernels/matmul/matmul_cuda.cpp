@@ -10,6 +10,7 @@
 // the result once; float64 computes in float64.
 #include <cublas_v2.h>
 
+#include "kernels/kernel_signatures.h"
 #include "kernels/matmul/matmul.h"
 #include "kernels/registry.h"
 #include "tensor/cuda_utils.h"

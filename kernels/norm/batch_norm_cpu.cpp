@@ -1,15 +1,26 @@
-// CPU batch-norm kernels on the shared pieces of batch_norm_ops.h: each channel's reduction runs on one
-// thread, walking its N runs of S contiguous elements in order; the elementwise passes split the N * C
-// planes of S elements across threads.
+// CPU batch-norm kernels on the shared pieces of batch_norm_ops.h. The channel reductions take one of two
+// walks, and the elementwise passes split the N * C planes of S elements across threads, each plane with its
+// channel's constants hoisted out of the loop.
+//
+//   S >= kRunLength  a task owns a channel and folds its N runs of S contiguous elements with the fold's
+//                    vectorized fold_run
+//   smaller S        ([N, C] and small maps) a task owns a block of neighbouring channels and walks the N
+//                    samples, each sample's block being one contiguous stretch of C * S elements, so memory is
+//                    read in order instead of once per channel at stride C * S
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "kernels/common/parallel.h"
+#include "kernels/kernel_signatures.h"
 #include "kernels/norm/batch_norm_ops.h"
 #include "kernels/registry.h"
 
 namespace trifecta {
 namespace {
+
+constexpr int64_t kRunLength = 32;
+constexpr int64_t kChannelBlock = 64;
 
 template <class T>
 const T* optional_data(const Tensor& t) {
@@ -21,86 +32,146 @@ T* optional_data_mut(const Tensor& t) {
   return t.defined() ? static_cast<T*>(t.raw_data()) : nullptr;
 }
 
-// finish(c, total) for every channel, total being the fold over the channel's elements.
+// finish(c, total) for every channel, total being the fold over the channel's elements (M > 0).
 template <class Fold, class Finish>
 void reduce_channels(const ChannelLayout& layout, const Fold& fold, const Finish& finish) {
-  const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(1, layout.per_channel()));
-  parallel_for(0, layout.channels, grain, [&](int64_t begin, int64_t end) {
-    for (int64_t c = begin; c < end; ++c) {
-      typename Fold::State s = Fold::init();
-      for (int64_t n = 0; n < layout.batch; ++n) {
-        const int64_t base = (n * layout.channels + c) * layout.spatial;
-        for (int64_t i = 0; i < layout.spatial; ++i) s = fold.fold(s, base + i, c);
+  using State = typename Fold::State;
+  const int64_t per_channel = layout.per_channel(), channels = layout.channels, spatial = layout.spatial;
+  if (spatial >= kRunLength) {
+    const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / per_channel);
+    // Runs fold into blocks of about sqrt(N), which then merge: a channel's rounding error grows like
+    // sqrt(N) + N / sqrt(N) additions instead of N (blocked summation, as the reduce kernel's columns).
+    const int64_t runs_per_block =
+        std::max<int64_t>(1, static_cast<int64_t>(std::sqrt(static_cast<double>(layout.batch))));
+    parallel_for(0, channels, grain, [&](int64_t begin, int64_t end) {
+      for (int64_t c = begin; c < end; ++c) {
+        State total = fold.init(c), block = fold.init(c);
+        for (int64_t n = 0; n < layout.batch; ++n) {
+          block = fold.fold_run(block, (n * channels + c) * spatial, spatial, c);
+          if ((n + 1) % runs_per_block == 0) total = Fold::combine(total, block), block = fold.init(c);
+        }
+        finish(c, Fold::combine(total, block));
       }
-      finish(c, s);
+    });
+    return;
+  }
+  const int64_t blocks = (channels + kChannelBlock - 1) / kChannelBlock;
+  const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / (per_channel * kChannelBlock));
+  parallel_for(0, blocks, grain, [&](int64_t begin, int64_t end) {
+    State states[kChannelBlock];
+    for (int64_t block = begin; block < end; ++block) {
+      const int64_t c0 = block * kChannelBlock, width = std::min(kChannelBlock, channels - c0);
+      for (int64_t j = 0; j < width; ++j) states[j] = fold.init(c0 + j);
+      for (int64_t n = 0; n < layout.batch; ++n) {
+        const int64_t first = (n * channels + c0) * spatial;
+        for (int64_t j = 0; j < width; ++j)
+          for (int64_t i = 0; i < spatial; ++i) states[j] = fold.fold(states[j], first + j * spatial + i, c0 + j);
+      }
+      for (int64_t j = 0; j < width; ++j) finish(c0 + j, states[j]);
     }
   });
 }
 
-template <class F>
-void for_each_element(const ChannelLayout& layout, const F& f) {
+// For every plane (n, c) of S elements: body(first offset, k), k being channel c's constants from pass.
+template <class Pass, class Body>
+void for_each_plane(const ChannelLayout& layout, const Pass& pass, const Body& body) {
   const int64_t planes = layout.batch * layout.channels;
   const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(1, layout.spatial));
   parallel_for(0, planes, grain, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin * layout.spatial; i < end * layout.spatial; ++i) f(i);
+    for (int64_t plane = begin; plane < end; ++plane)
+      body(plane * layout.spatial, pass.constants(plane % layout.channels));
   });
 }
 
 void batch_norm_cpu(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
                     const Tensor& running_var, bool training, double momentum, double eps, const Tensor& y,
-                    const Tensor& save_mean, const Tensor& save_rstd) {
+                    const Tensor& save_offset, const Tensor& save_rstd) {
   const ChannelLayout layout = channel_layout(x.shape());
+  if (layout.per_channel() == 0) return;  // nothing to normalize; the running statistics stay as they are
   dispatch_dtype<DTypeSet::Floating>(x.dtype(), "batch_norm", [&](auto tag) {
     using T = typename decltype(tag)::type;
     using A = compute_t<T>;
-    A* const mean = static_cast<A*>(save_mean.raw_data());
+    const T* xs = static_cast<const T*>(x.raw_data());
+    A* const offset = static_cast<A*>(save_offset.raw_data());
     A* const rstd = static_cast<A*>(save_rstd.raw_data());
     dispatch_running_dtype<T>(running_mean, [&](auto running_tag) {
       using R = typename decltype(running_tag)::type;
       if (training) {
-        const BatchStatsFinish<T, R> finish{static_cast<A>(eps),
+        const BatchStatsFold<T, double> fold{xs, layout.spatial};
+        const BatchStatsFinish<T, R, double> finish{fold,
+                                            layout.per_channel(),
+                                            static_cast<A>(eps),
                                             static_cast<A>(momentum),
-                                            mean,
+                                            offset,
                                             rstd,
                                             optional_data_mut<R>(running_mean),
                                             optional_data_mut<R>(running_var)};
-        reduce_channels(layout, BatchStatsFold<T>{static_cast<const T*>(x.raw_data())}, finish);
+        reduce_channels(layout, fold, finish);
       } else {
         const EvalStats<T, R> stats{optional_data<R>(running_mean), optional_data<R>(running_var), static_cast<A>(eps),
-                                    mean, rstd};
+                                    offset, rstd};
         for (int64_t c = 0; c < layout.channels; ++c) stats(c);
       }
     });
-    for_each_element(layout,
-                     BatchNormApply<T>{layout, static_cast<const T*>(x.raw_data()), static_cast<T*>(y.raw_data()), mean,
-                                       rstd, optional_data<T>(weight), optional_data<T>(bias)});
+    using Apply = BatchNormApply<T>;
+    const Apply apply{layout,
+                      xs,
+                      static_cast<T*>(y.raw_data()),
+                      ChannelCentre<T>{training ? xs : nullptr, layout.spatial, offset},
+                      rstd,
+                      optional_data<T>(weight),
+                      optional_data<T>(bias)};
+    for_each_plane(layout, apply, [&](int64_t first, const typename Apply::Constants& k) {
+      const T* in = xs + first;
+      T* out = apply.y + first;
+      for (int64_t i = 0; i < layout.spatial; ++i) out[i] = convert<T>(Apply::at(convert<A>(in[i]), k));
+    });
   });
 }
 
-void batch_norm_backward_cpu(const Tensor& grad_y, const Tensor& x, const Tensor& save_mean, const Tensor& save_rstd,
+void batch_norm_backward_cpu(const Tensor& grad_y, const Tensor& x, const Tensor& save_offset, const Tensor& save_rstd,
                              const Tensor& weight, bool training, const Tensor& grad_x, const Tensor& grad_weight,
                              const Tensor& grad_bias) {
   const ChannelLayout layout = channel_layout(x.shape());
   dispatch_dtype<DTypeSet::Floating>(x.dtype(), "batch_norm_backward", [&](auto tag) {
     using T = typename decltype(tag)::type;
     using A = compute_t<T>;
+    if (layout.per_channel() == 0) {  // sums over no elements
+      for (const Tensor* t : {&grad_weight, &grad_bias})
+        if (t->defined()) std::fill_n(static_cast<T*>(t->raw_data()), layout.channels, convert<T>(0.0f));
+      return;
+    }
     const T* g = static_cast<const T*>(grad_y.raw_data());
     const T* xs = static_cast<const T*>(x.raw_data());
-    const A* mean = static_cast<const A*>(save_mean.raw_data());
     const A* rstd = static_cast<const A*>(save_rstd.raw_data());
+    const ChannelCentre<T> centre{training ? xs : nullptr, layout.spatial,
+                                  static_cast<const A*>(save_offset.raw_data())};
     const bool input_grad_needs_sums = training && grad_x.defined();
-    std::vector<GradSums<A>> sums;
+    std::vector<ChannelGradSums<A>> sums;
     if (input_grad_needs_sums || grad_weight.defined() || grad_bias.defined()) {
       sums.resize(static_cast<size_t>(layout.channels));
-      reduce_channels(
-          layout, GradSumsFold<T>{g, xs, mean, rstd},
-          GradSumsFinish<T>{sums.data(), optional_data_mut<T>(grad_weight), optional_data_mut<T>(grad_bias)});
+      reduce_channels(layout, GradSumsFold<T>{g, xs, centre},
+                      GradSumsFinish<T>{rstd, sums.data(), optional_data_mut<T>(grad_weight),
+                                        optional_data_mut<T>(grad_bias)});
     }
-    if (grad_x.defined())
-      for_each_element(layout,
-                       BatchNormInputGrad<T>{layout, g, xs, static_cast<T*>(grad_x.raw_data()), mean, rstd,
-                                             optional_data<T>(weight), input_grad_needs_sums ? sums.data() : nullptr,
-                                             A(1) / static_cast<A>(layout.per_channel())});
+    if (!grad_x.defined()) return;
+    using InputGrad = BatchNormInputGrad<T>;
+    const InputGrad pass{layout,
+                         g,
+                         xs,
+                         static_cast<T*>(grad_x.raw_data()),
+                         centre,
+                         rstd,
+                         optional_data<T>(weight),
+                         input_grad_needs_sums ? sums.data() : nullptr,
+                         A(1) / static_cast<A>(layout.per_channel())};
+    for_each_plane(layout, pass, [&](int64_t first, const typename InputGrad::Constants& k) {
+      const T* gs = g + first;
+      const T* in = xs + first;
+      T* out = pass.grad_x + first;
+      for (int64_t i = 0; i < layout.spatial; ++i)
+        out[i] = convert<T>(InputGrad::at(convert<A>(gs[i]), convert<A>(in[i]), k));
+    });
   });
 }
 

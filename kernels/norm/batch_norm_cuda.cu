@@ -9,9 +9,11 @@
 //             neighbouring columns (coalesced) and threadIdx.y splits the rows; each column's partial
 //             state goes to the workspace, and the second stage merges a channel's S columns too.
 //
-// The elementwise passes (normalize, input gradient) are grid-stride loops over the flat index.
+// The elementwise passes (normalize, input gradient) are grid-stride loops over the flat index. An input with
+// no elements per channel launches nothing (a grid of zero blocks is a launch error).
 #include <algorithm>
 
+#include "kernels/kernel_signatures.h"
 #include "kernels/norm/batch_norm_ops.h"
 #include "kernels/registry.h"
 #include "kernels/softmax/row_engine_cuda.cuh"
@@ -48,7 +50,7 @@ __global__ void __launch_bounds__(kPlaneBlock)
   int64_t first, last;
   batch_chunk(layout.batch, chunks, blockIdx.y, first, last);
   const int64_t count = (last - first) * layout.spatial;
-  typename Fold::State s = Fold::init();
+  typename Fold::State s = fold.init(c);
   for (int64_t e = threadIdx.x; e < count; e += kPlaneBlock) {
     const int64_t n = first + e / layout.spatial, i = e % layout.spatial;
     s = fold.fold(s, (n * layout.channels + c) * layout.spatial + i, c);
@@ -66,9 +68,10 @@ __global__ void __launch_bounds__(kColumnWidth* kColumnSplits)
   const int64_t column = static_cast<int64_t>(blockIdx.x) * kColumnWidth + threadIdx.x;
   int64_t first, last;
   batch_chunk(layout.batch, chunks, blockIdx.y, first, last);
-  typename Fold::State s = Fold::init();
+  typename Fold::State s = fold.init(0);
   if (column < columns) {
     const int64_t c = column / layout.spatial;
+    s = fold.init(c);
     for (int64_t n = first + threadIdx.y; n < last; n += kColumnSplits) s = fold.fold(s, n * columns + column, c);
   }
   tile[threadIdx.y][threadIdx.x] = s;
@@ -104,7 +107,7 @@ void launch_for_each(const char* op, int64_t n, const F& f) {
   TRIFECTA_CUDA_LAUNCH_CHECK(op);
 }
 
-// finish(c, total) for every channel, total being the fold over the channel's elements.
+// finish(c, total) for every channel, total being the fold over the channel's elements (M > 0).
 template <class Fold, class Finish>
 void reduce_channels(const char* op, const ChannelLayout& layout, const Fold& fold, const Finish& finish,
                      Device device) {
@@ -144,64 +147,77 @@ void reduce_channels(const char* op, const ChannelLayout& layout, const Fold& fo
 
 void batch_norm_cuda(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
                      const Tensor& running_var, bool training, double momentum, double eps, const Tensor& y,
-                     const Tensor& save_mean, const Tensor& save_rstd) {
+                     const Tensor& save_offset, const Tensor& save_rstd) {
   const ChannelLayout layout = channel_layout(x.shape());
-  if (layout.channels == 0) return;
+  if (layout.channels == 0 || layout.per_channel() == 0) return;  // the running statistics stay as they are
   dispatch_dtype<DTypeSet::Floating>(x.dtype(), "batch_norm", [&](auto tag) {
     using T = typename decltype(tag)::type;
     using A = compute_t<T>;
-    A* const mean = static_cast<A*>(save_mean.raw_data());
+    const T* xs = static_cast<const T*>(x.raw_data());
+    A* const offset = static_cast<A*>(save_offset.raw_data());
     A* const rstd = static_cast<A*>(save_rstd.raw_data());
     dispatch_running_dtype<T>(running_mean, [&](auto running_tag) {
       using R = typename decltype(running_tag)::type;
       if (training) {
-        const BatchStatsFinish<T, R> finish{static_cast<A>(eps),
+        const BatchStatsFold<T> fold{xs, layout.spatial};
+        const BatchStatsFinish<T, R> finish{fold,
+                                            layout.per_channel(),
+                                            static_cast<A>(eps),
                                             static_cast<A>(momentum),
-                                            mean,
+                                            offset,
                                             rstd,
                                             optional_data_mut<R>(running_mean),
                                             optional_data_mut<R>(running_var)};
-        reduce_channels("batch_norm", layout, BatchStatsFold<T>{static_cast<const T*>(x.raw_data())}, finish,
-                        x.device());
+        reduce_channels("batch_norm", layout, fold, finish, x.device());
       } else {
         launch_for_each("batch_norm", layout.channels,
                         EvalStats<T, R>{optional_data<R>(running_mean), optional_data<R>(running_var),
-                                        static_cast<A>(eps), mean, rstd});
+                                        static_cast<A>(eps), offset, rstd});
       }
     });
     launch_for_each("batch_norm", x.numel(),
-                    BatchNormApply<T>{layout, static_cast<const T*>(x.raw_data()), static_cast<T*>(y.raw_data()), mean,
-                                      rstd, optional_data<T>(weight), optional_data<T>(bias)});
+                    BatchNormApply<T>{layout, xs, static_cast<T*>(y.raw_data()),
+                                      ChannelCentre<T>{training ? xs : nullptr, layout.spatial, offset}, rstd,
+                                      optional_data<T>(weight), optional_data<T>(bias)});
   });
 }
 
-void batch_norm_backward_cuda(const Tensor& grad_y, const Tensor& x, const Tensor& save_mean, const Tensor& save_rstd,
-                              const Tensor& weight, bool training, const Tensor& grad_x, const Tensor& grad_weight,
-                              const Tensor& grad_bias) {
+void batch_norm_backward_cuda(const Tensor& grad_y, const Tensor& x, const Tensor& save_offset,
+                              const Tensor& save_rstd, const Tensor& weight, bool training, const Tensor& grad_x,
+                              const Tensor& grad_weight, const Tensor& grad_bias) {
   const ChannelLayout layout = channel_layout(x.shape());
   if (layout.channels == 0) return;
+  if (layout.per_channel() == 0) {  // sums over no elements
+    for (const Tensor* t : {&grad_weight, &grad_bias})
+      if (t->defined())
+        TRIFECTA_CUDA_CHECK(cudaMemsetAsync(t->raw_data(), 0, t->numel() * itemsize(t->dtype()), gpu::stream()),
+                            "batch_norm_backward");
+    return;
+  }
   dispatch_dtype<DTypeSet::Floating>(x.dtype(), "batch_norm_backward", [&](auto tag) {
     using T = typename decltype(tag)::type;
     using A = compute_t<T>;
     const T* g = static_cast<const T*>(grad_y.raw_data());
     const T* xs = static_cast<const T*>(x.raw_data());
-    const A* mean = static_cast<const A*>(save_mean.raw_data());
     const A* rstd = static_cast<const A*>(save_rstd.raw_data());
+    const ChannelCentre<T> centre{training ? xs : nullptr, layout.spatial,
+                                  static_cast<const A*>(save_offset.raw_data())};
     const bool input_grad_needs_sums = training && grad_x.defined();
     Tensor sums;
     if (input_grad_needs_sums || grad_weight.defined() || grad_bias.defined()) {
       sums = empty({2 * layout.channels}, {dtype_of<A>(), x.device()});
-      reduce_channels("batch_norm_backward", layout, GradSumsFold<T>{g, xs, mean, rstd},
-                      GradSumsFinish<T>{static_cast<GradSums<A>*>(sums.raw_data()), optional_data_mut<T>(grad_weight),
-                                        optional_data_mut<T>(grad_bias)},
+      reduce_channels("batch_norm_backward", layout, GradSumsFold<T>{g, xs, centre},
+                      GradSumsFinish<T>{rstd, static_cast<ChannelGradSums<A>*>(sums.raw_data()),
+                                        optional_data_mut<T>(grad_weight), optional_data_mut<T>(grad_bias)},
                       x.device());
     }
-    if (grad_x.defined())
-      launch_for_each(
-          "batch_norm_backward", x.numel(),
-          BatchNormInputGrad<T>{layout, g, xs, static_cast<T*>(grad_x.raw_data()), mean, rstd, optional_data<T>(weight),
-                                input_grad_needs_sums ? static_cast<const GradSums<A>*>(sums.raw_data()) : nullptr,
-                                A(1) / static_cast<A>(layout.per_channel())});
+    if (!grad_x.defined()) return;
+    const ChannelGradSums<A>* channel_sums =
+        input_grad_needs_sums ? static_cast<const ChannelGradSums<A>*>(sums.raw_data()) : nullptr;
+    launch_for_each("batch_norm_backward", x.numel(),
+                    BatchNormInputGrad<T>{layout, g, xs, static_cast<T*>(grad_x.raw_data()), centre, rstd,
+                                          optional_data<T>(weight), channel_sums,
+                                          A(1) / static_cast<A>(layout.per_channel())});
   });
 }
 

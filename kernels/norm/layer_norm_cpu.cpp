@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "kernels/common/parallel.h"
+#include "kernels/kernel_signatures.h"
 #include "kernels/norm/layer_norm_ops.h"
 #include "kernels/registry.h"
 #include "kernels/softmax/row_engine_cpu.h"
@@ -19,20 +20,18 @@ const T* optional_data(const Tensor& t) {
 }
 
 void layer_norm_cpu(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, const Tensor& y,
-                    const Tensor& mean, const Tensor& rstd) {
+                    const Tensor& offset, const Tensor& rstd) {
   dispatch_dtype<DTypeSet::Floating>(x.dtype(), "layer_norm", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    using A = compute_t<T>;
-    const LayerNormForward<T> policy{optional_data<T>(weight), optional_data<T>(bias), static_cast<A>(eps),
-                                     static_cast<A*>(mean.raw_data()), static_cast<A*>(rstd.raw_data())};
-    run_rows_cpu(policy, RowTensors<T, 1>{{static_cast<const T*>(x.raw_data())}, static_cast<T*>(y.raw_data())},
+    run_rows_cpu(layer_norm_forward_policy<T, double>(x, weight, bias, eps, offset, rstd),
+                 RowTensors<T, 1>{{static_cast<const T*>(x.raw_data())}, static_cast<T*>(y.raw_data())},
                  RowLayout{x.size(0), x.size(1), 1});
   });
 }
 
 // grad_weight[j] = sum_r g[r, j] * xhat[r, j], grad_bias[j] = sum_r g[r, j]; either may be null.
 template <class T>
-void param_grads(const T* g, const T* x, const compute_t<T>* mean, const compute_t<T>* rstd, int64_t rows, int64_t n,
+void param_grads(const T* g, const T* x, const compute_t<T>* offset, const compute_t<T>* rstd, int64_t rows, int64_t n,
                  T* grad_weight, T* grad_bias) {
   using A = compute_t<T>;
   const int64_t blocks = (n + kColumnBlock - 1) / kColumnBlock;
@@ -44,9 +43,10 @@ void param_grads(const T* g, const T* x, const compute_t<T>* mean, const compute
       for (int64_t r = 0; r < rows; ++r) {
         const T* g_row = g + r * n + j0;
         const T* x_row = x + r * n + j0;
+        const RowCentre<A> centre{convert<A>(x[r * n]), offset[r], rstd[r]};
         for (int64_t j = 0; j < width; ++j) {
           const A gj = convert<A>(g_row[j]);
-          sum_g_xhat[j] += gj * (convert<A>(x_row[j]) - mean[r]) * rstd[r];
+          sum_g_xhat[j] += gj * layer_norm_xhat(convert<A>(x_row[j]), centre);
           sum_g[j] += gj;
         }
       }
@@ -58,7 +58,7 @@ void param_grads(const T* g, const T* x, const compute_t<T>* mean, const compute
   });
 }
 
-void layer_norm_backward_cpu(const Tensor& grad_y, const Tensor& x, const Tensor& mean, const Tensor& rstd,
+void layer_norm_backward_cpu(const Tensor& grad_y, const Tensor& x, const Tensor& offset, const Tensor& rstd,
                              const Tensor& weight, const Tensor& grad_x, const Tensor& grad_weight,
                              const Tensor& grad_bias) {
   const int64_t rows = x.size(0), n = x.size(1);
@@ -67,14 +67,14 @@ void layer_norm_backward_cpu(const Tensor& grad_y, const Tensor& x, const Tensor
     using A = compute_t<T>;
     const T* g = static_cast<const T*>(grad_y.raw_data());
     const T* xs = static_cast<const T*>(x.raw_data());
-    const A* means = static_cast<const A*>(mean.raw_data());
+    const A* offsets = static_cast<const A*>(offset.raw_data());
     const A* rstds = static_cast<const A*>(rstd.raw_data());
     if (grad_x.defined()) {
-      const LayerNormBackward<T> policy{optional_data<T>(weight), means, rstds, A(1) / static_cast<A>(n)};
+      const LayerNormBackward<T> policy{xs, n, optional_data<T>(weight), offsets, rstds};
       run_rows_cpu(policy, RowTensors<T, 2>{{g, xs}, static_cast<T*>(grad_x.raw_data())}, RowLayout{rows, n, 1});
     }
     if (grad_weight.defined() || grad_bias.defined())
-      param_grads<T>(g, xs, means, rstds, rows, n,
+      param_grads<T>(g, xs, offsets, rstds, rows, n,
                      grad_weight.defined() ? static_cast<T*>(grad_weight.raw_data()) : nullptr,
                      grad_bias.defined() ? static_cast<T*>(grad_bias.raw_data()) : nullptr);
   });

@@ -5,6 +5,7 @@
 // order.
 #include <algorithm>
 
+#include "kernels/kernel_signatures.h"
 #include "kernels/norm/layer_norm_ops.h"
 #include "kernels/registry.h"
 #include "kernels/softmax/row_engine_cuda.cuh"
@@ -26,13 +27,10 @@ T* optional_data_mut(const Tensor& t) {
 }
 
 void layer_norm_cuda(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, const Tensor& y,
-                     const Tensor& mean, const Tensor& rstd) {
+                     const Tensor& offset, const Tensor& rstd) {
   dispatch_dtype<DTypeSet::Floating>(x.dtype(), "layer_norm", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    using A = compute_t<T>;
-    const LayerNormForward<T> policy{optional_data<T>(weight), optional_data<T>(bias), static_cast<A>(eps),
-                                     static_cast<A*>(mean.raw_data()), static_cast<A*>(rstd.raw_data())};
-    run_rows_cuda("layer_norm", policy,
+    run_rows_cuda("layer_norm", layer_norm_forward_policy<T>(x, weight, bias, eps, offset, rstd),
                   RowTensors<T, 1>{{static_cast<const T*>(x.raw_data())}, static_cast<T*>(y.raw_data())},
                   RowLayout{x.size(0), x.size(1), 1});
   });
@@ -42,7 +40,7 @@ void layer_norm_cuda(const Tensor& x, const Tensor& weight, const Tensor& bias, 
 // partial_{weight,bias}[chunk * n + column].
 template <class T>
 __global__ void __launch_bounds__(kTileColumns* kTileRows)
-    param_grad_partials(const T* g, const T* x, const compute_t<T>* mean, const compute_t<T>* rstd, int64_t rows,
+    param_grad_partials(const T* g, const T* x, const compute_t<T>* offset, const compute_t<T>* rstd, int64_t rows,
                         int64_t n, int64_t rows_per_chunk, compute_t<T>* partial_weight, compute_t<T>* partial_bias) {
   using A = compute_t<T>;
   __shared__ A tile_weight[kTileRows][kTileColumns];
@@ -54,7 +52,8 @@ __global__ void __launch_bounds__(kTileColumns* kTileRows)
   if (col < n) {
     for (int64_t r = first + threadIdx.y; r < last; r += kTileRows) {
       const A gj = convert<A>(g[r * n + col]);
-      sum_g_xhat += gj * (convert<A>(x[r * n + col]) - mean[r]) * rstd[r];
+      const RowCentre<A> centre{convert<A>(x[r * n]), offset[r], rstd[r]};
+      sum_g_xhat += gj * layer_norm_xhat(convert<A>(x[r * n + col]), centre);
       sum_g += gj;
     }
   }
@@ -88,7 +87,7 @@ __global__ void param_grad_finish(const compute_t<T>* partial_weight, const comp
 }
 
 template <class T>
-void param_grads(const T* g, const T* x, const compute_t<T>* mean, const compute_t<T>* rstd, int64_t rows, int64_t n,
+void param_grads(const T* g, const T* x, const compute_t<T>* offset, const compute_t<T>* rstd, int64_t rows, int64_t n,
                  T* grad_weight, T* grad_bias, Device device) {
   using A = compute_t<T>;
   const int64_t tiles = (n + kTileColumns - 1) / kTileColumns;
@@ -102,7 +101,7 @@ void param_grads(const T* g, const T* x, const compute_t<T>* mean, const compute
   A* const partial_bias = partial_weight + chunks * n;
   const dim3 grid(static_cast<unsigned>(tiles), static_cast<unsigned>(chunks));
   param_grad_partials<T><<<grid, dim3(kTileColumns, kTileRows), 0, gpu::stream()>>>(
-      g, x, mean, rstd, rows, n, rows_per_chunk, partial_weight, partial_bias);
+      g, x, offset, rstd, rows, n, rows_per_chunk, partial_weight, partial_bias);
   TRIFECTA_CUDA_LAUNCH_CHECK("layer_norm_backward");
   constexpr int kBlock = 256;
   param_grad_finish<T><<<gpu::grid_size(n, kBlock), kBlock, 0, gpu::stream()>>>(partial_weight, partial_bias, chunks, n,
@@ -110,7 +109,7 @@ void param_grads(const T* g, const T* x, const compute_t<T>* mean, const compute
   TRIFECTA_CUDA_LAUNCH_CHECK("layer_norm_backward");
 }
 
-void layer_norm_backward_cuda(const Tensor& grad_y, const Tensor& x, const Tensor& mean, const Tensor& rstd,
+void layer_norm_backward_cuda(const Tensor& grad_y, const Tensor& x, const Tensor& offset, const Tensor& rstd,
                               const Tensor& weight, const Tensor& grad_x, const Tensor& grad_weight,
                               const Tensor& grad_bias) {
   const int64_t rows = x.size(0), n = x.size(1);
@@ -120,15 +119,15 @@ void layer_norm_backward_cuda(const Tensor& grad_y, const Tensor& x, const Tenso
     using A = compute_t<T>;
     const T* g = static_cast<const T*>(grad_y.raw_data());
     const T* xs = static_cast<const T*>(x.raw_data());
-    const A* means = static_cast<const A*>(mean.raw_data());
+    const A* offsets = static_cast<const A*>(offset.raw_data());
     const A* rstds = static_cast<const A*>(rstd.raw_data());
     if (grad_x.defined()) {
-      const LayerNormBackward<T> policy{optional_data<T>(weight), means, rstds, A(1) / static_cast<A>(n)};
+      const LayerNormBackward<T> policy{xs, n, optional_data<T>(weight), offsets, rstds};
       run_rows_cuda("layer_norm_backward", policy, RowTensors<T, 2>{{g, xs}, static_cast<T*>(grad_x.raw_data())},
                     RowLayout{rows, n, 1});
     }
     if (grad_weight.defined() || grad_bias.defined())
-      param_grads<T>(g, xs, means, rstds, rows, n, optional_data_mut<T>(grad_weight), optional_data_mut<T>(grad_bias),
+      param_grads<T>(g, xs, offsets, rstds, rows, n, optional_data_mut<T>(grad_weight), optional_data_mut<T>(grad_bias),
                      x.device());
   });
 }

@@ -6,6 +6,7 @@
 
 #include "kernels/common/elementwise_plan.h"
 #include "kernels/common/parallel.h"
+#include "kernels/kernel_signatures.h"
 #include "kernels/optim/optim_ops.h"
 #include "kernels/registry.h"
 

@@ -6,6 +6,7 @@
 #include <array>
 
 #include "kernels/common/elementwise_cuda.cuh"
+#include "kernels/kernel_signatures.h"
 #include "kernels/optim/optim_ops.h"
 #include "kernels/registry.h"
 

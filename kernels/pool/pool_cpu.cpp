@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "kernels/common/parallel.h"
+#include "kernels/kernel_signatures.h"
 #include "kernels/pool/pool_impl.h"
 #include "kernels/registry.h"
 

@@ -1,6 +1,7 @@
 // CUDA pooling: one thread per output pixel forward and one per input pixel backward (a gather, see
 // pool_impl.h: no atomics, deterministic), with pool_impl.h's math. Neighbouring threads own neighbouring
 // pixels of a row, so their loads and stores coalesce.
+#include "kernels/kernel_signatures.h"
 #include "kernels/pool/pool_impl.h"
 #include "kernels/registry.h"
 #include "tensor/cuda_utils.h"

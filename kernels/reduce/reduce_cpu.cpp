@@ -18,13 +18,18 @@
 //
 // logsumexp over contiguous elements takes two vectorizable passes (the maximum, then the sum of
 // exp(x - max)) instead of the online update, whose per-element branches and rescaling defeat
-// vectorization; the online form still merges the per-run and per-thread states.
+// vectorization; the online form still merges the per-run and per-thread states. var over contiguous
+// elements folds whole runs with moments_of_run (its state is three numbers, which the generic lanes would
+// interleave), and accumulates in double whatever the input: on a pass bound by memory that costs nothing,
+// and it leaves float32 variances exact to float32 even where the shift sits far from the mean (as
+// PyTorch's CPU kernels, which accumulate in double too).
 #include <algorithm>
 #include <bit>
 #include <cmath>
 #include <vector>
 
 #include "kernels/common/parallel.h"
+#include "kernels/kernel_signatures.h"
 #include "kernels/reduce/reduce_ops.h"
 #include "kernels/reduce/reduce_plan.h"
 #include "kernels/registry.h"
@@ -52,14 +57,14 @@ state_t<R> merge_lanes(state_t<R>* lanes) {
   return lanes[0];
 }
 
-// Folds elements [begin, end) of the reduced group, starting at base, into L lanes. Element r of a run
-// goes to lane (r - run start) % L; ties between equal values are settled by index in combine, so the lane
-// an element lands in never changes which index argmax reports.
+// Folds elements [begin, end) of the reduced group, starting at base, into L lanes that start from start.
+// Element r of a run goes to lane (r - run start) % L; ties between equal values are settled by index in
+// combine, so the lane an element lands in never changes which index argmax reports.
 template <class R, int L, class T>
-state_t<R> fold_lanes(const T* base, const DimGroup& reduced, int64_t begin, int64_t end) {
+state_t<R> fold_lanes(const T* base, const DimGroup& reduced, int64_t begin, int64_t end, state_t<R> start) {
   using A = typename R::A;
   state_t<R> lanes[L];
-  for (auto& s : lanes) s = R::init();
+  for (auto& s : lanes) s = start;
   const int64_t run_length = reduced.sizes[reduced.ndim - 1], stride = reduced.inner_stride();
   int64_t r = begin;
   while (r < end) {
@@ -80,6 +85,20 @@ template <class R>
 constexpr bool kIsLogSumExp = false;
 template <class T>
 constexpr bool kIsLogSumExp<LogSumExpReducer<T>> = true;
+template <class R>
+constexpr bool kIsVar = false;
+template <class T, class S>
+constexpr bool kIsVar<VarReducer<T, S>> = true;
+
+// The reducer the CPU runs for the one visit_reducer picks: var's sums widened to double.
+template <class R>
+struct cpu_reducer {
+  using type = R;
+};
+template <class T>
+struct cpu_reducer<VarReducer<T>> {
+  using type = VarReducer<T, double>;
+};
 
 // logsumexp of a contiguous run p[0..n) as the reducer's state {max, sum of exp(x - max)}, in two passes.
 template <class T>
@@ -88,7 +107,7 @@ LseState<acc_t<T>> logsumexp_run(const T* p, int64_t n) {
   using Max = ExtremumReducer<T, true>;
   constexpr int L = kWideLanes<A>;
   A lanes[L];
-  for (A& s : lanes) s = Max::init();
+  for (A& s : lanes) s = Max::init(A(0));
   int64_t i = 0;
   for (; i + L <= n; i += L)
     for (int j = 0; j < L; ++j) lanes[j] = Max::step(lanes[j], convert<A>(p[i + j]), 0);
@@ -97,7 +116,7 @@ LseState<acc_t<T>> logsumexp_run(const T* p, int64_t n) {
   // The cases the online form settles without a sum: NaN wins, an empty or all -inf run is the empty
   // state, and +inf makes the result +inf whatever the rest (finalize returns it).
   if (math::isnan(max) || max == highest_value<A>()) return {max, A(1)};
-  if (max == lowest_value<A>()) return LogSumExpReducer<T>::init();
+  if (max == lowest_value<A>()) return LogSumExpReducer<T>::init(A(0));
   for (A& s : lanes) s = A(0);
   for (i = 0; i + L <= n; i += L)
     for (int j = 0; j < L; ++j) lanes[j] += math::exp(convert<A>(p[i + j]) - max);
@@ -105,25 +124,27 @@ LseState<acc_t<T>> logsumexp_run(const T* p, int64_t n) {
   return {max, merge_lanes<SumReducer<T>, L>(lanes)};
 }
 
-// Folds elements [begin, end) of the reduced group, starting at base.
+// Folds elements [begin, end) of the reduced group of one output, whose partial states start from start.
 template <class R, class T>
-state_t<R> fold_range(const T* base, const DimGroup& reduced, int64_t begin, int64_t end) {
+state_t<R> fold_range(const T* base, const DimGroup& reduced, int64_t begin, int64_t end, state_t<R> start) {
   using A = typename R::A;
-  if (reduced.ndim == 0) return begin < end ? R::step(R::init(), convert<A>(base[0]), 0) : R::init();
-  if constexpr (kIsLogSumExp<R>) {
+  if (reduced.ndim == 0) return begin < end ? R::step(start, convert<A>(base[0]), 0) : start;
+  if constexpr (kIsLogSumExp<R> || kIsVar<R>) {
     if (reduced.inner_stride() == 1) {
-      state_t<R> total = R::init();
+      state_t<R> total = start;
       const int64_t run_length = reduced.sizes[reduced.ndim - 1];
       for (int64_t r = begin, run; r < end; r += run) {
         run = std::min(run_length - r % run_length, end - r);
-        total = R::combine(total, logsumexp_run(base + reduced.offset_of(r), run));
+        const T* p = base + reduced.offset_of(r);
+        if constexpr (kIsVar<R>) total.sums = moments_of_run(p, run, total.shift, total.sums);
+        else total = R::combine(total, logsumexp_run(p, run));
       }
       return total;
     }
   }
   constexpr int kWide = kWideLanes<state_t<R>>;
-  if (end - begin >= 4 * kWide) return fold_lanes<R, kWide>(base, reduced, begin, end);
-  return fold_lanes<R, kNarrowLanes>(base, reduced, begin, end);
+  if (end - begin >= 4 * kWide) return fold_lanes<R, kWide>(base, reduced, begin, end, start);
+  return fold_lanes<R, kNarrowLanes>(base, reduced, begin, end, start);
 }
 
 // Column layout: out[o, c] folds x[o, r, c] over r, blocks of neighbouring c per task.
@@ -144,14 +165,14 @@ void reduce_columns(const ReducePlan& plan, const T* x, typename R::Out* out, do
   const int64_t row_block = std::max<int64_t>(kMinRowBlock, static_cast<int64_t>(std::sqrt(static_cast<double>(n))));
   const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(1, n * width));
   parallel_for(0, outer_count * column_blocks, grain, [&](int64_t begin, int64_t end) {
-    State total[kMaxWidth], block[kMaxWidth];
+    State start[kMaxWidth], total[kMaxWidth], block[kMaxWidth];
     for (int64_t task = begin; task < end; ++task) {
       const int64_t outer_index = task / column_blocks, c0 = task % column_blocks * width;
       const int64_t w = std::min(width, columns - c0);
       const T* base = x + outer.offset_of(outer_index) + c0;
-      for (int64_t j = 0; j < w; ++j) total[j] = R::init();
+      for (int64_t j = 0; j < w; ++j) total[j] = start[j] = start_state<R>(base + j, n);
       for (int64_t r0 = 0; r0 < n; r0 += row_block) {
-        for (int64_t j = 0; j < w; ++j) block[j] = R::init();
+        for (int64_t j = 0; j < w; ++j) block[j] = start[j];
         const int64_t r1 = std::min(n, r0 + row_block);
         int64_t r = r0;
         for (; r + 4 <= r1; r += 4) {
@@ -191,11 +212,12 @@ void reduce_typed(const ReducePlan& plan, const T* x, typename R::Out* out, doub
     // Few outputs, many elements: split each output's elements across threads, then merge in order.
     for (int64_t o = 0; o < plan.outputs; ++o) {
       const T* base = x + plan.kept.offset_of(o);
-      std::vector<State> partial(threads, R::init());
+      const State start = start_state<R>(base, n);
+      std::vector<State> partial(threads, start);
       const int64_t per = (n + threads - 1) / threads;
       parallel_for(0, threads, 1, [&](int64_t begin, int64_t end) {
         for (int64_t t = begin; t < end; ++t)
-          partial[t] = fold_range<R>(base, plan.reduced, t * per, std::min(n, (t + 1) * per));
+          partial[t] = fold_range<R>(base, plan.reduced, std::min(n, t * per), std::min(n, (t + 1) * per), start);
       });
       State total = partial[0];
       for (int t = 1; t < threads; ++t) total = R::combine(total, partial[t]);
@@ -205,17 +227,20 @@ void reduce_typed(const ReducePlan& plan, const T* x, typename R::Out* out, doub
   }
   const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(1, n));
   parallel_for(0, plan.outputs, grain, [&](int64_t begin, int64_t end) {
-    for (int64_t o = begin; o < end; ++o) store(o, fold_range<R>(x + plan.kept.offset_of(o), plan.reduced, 0, n));
+    for (int64_t o = begin; o < end; ++o) {
+      const T* base = x + plan.kept.offset_of(o);
+      store(o, fold_range<R>(base, plan.reduced, 0, n, start_state<R>(base, n)));
+    }
   });
 }
 
 void reduce_cpu(ReduceOp op, const Tensor& x, const Tensor& out, double param) {
   const ReducePlan plan = make_reduce_plan(x, out.shape());
   if (plan.outputs == 0) return;
-  dispatch_dtype<DTypeSet::Numeric>(x.dtype(), "reduce", [&](auto tag) {
+  dispatch_dtype<DTypeSet::All>(x.dtype(), "reduce", [&](auto tag) {
     using T = typename decltype(tag)::type;
     visit_reducer<T>(op, [&](auto reducer_tag) {
-      using R = typename decltype(reducer_tag)::type;
+      using R = typename cpu_reducer<typename decltype(reducer_tag)::type>::type;
       reduce_typed<R>(plan, static_cast<const T*>(x.raw_data()), static_cast<typename R::Out*>(out.raw_data()), param);
     });
   });

@@ -8,6 +8,7 @@
 // blockIdx.y; the partial states go to a workspace and a third kernel merges them in a fixed order.
 #include <algorithm>
 
+#include "kernels/kernel_signatures.h"
 #include "kernels/reduce/reduce_ops.h"
 #include "kernels/reduce/reduce_plan.h"
 #include "kernels/registry.h"
@@ -49,7 +50,7 @@ __global__ void reduce_block_per_output(ReducePlan plan, const T* x, typename R:
   split_range(plan.reduced_count, splits, blockIdx.y, begin, end);
   for (int64_t o = blockIdx.x; o < plan.outputs; o += gridDim.x) {
     const T* base = x + plan.kept.offset_of(o);
-    State s = R::init();
+    State s = start_state<R>(base, plan.reduced_count);
 #pragma unroll 4
     for (int64_t r = begin + threadIdx.x; r < end; r += kBlock)
       s = R::step(s, convert<A>(base[reduced_offset<kFlat>(plan.reduced, r)]), r);
@@ -75,7 +76,7 @@ __global__ void reduce_thread_per_output(ReducePlan plan, const T* x, typename R
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t o = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; o < plan.outputs; o += stride) {
     const T* base = x + plan.kept.offset_of(o);
-    State s = R::init();
+    State s = start_state<R>(base, plan.reduced_count);
     for (int64_t r = begin; r < end; ++r) s = R::step(s, convert<A>(base[reduced_offset<kFlat>(plan.reduced, r)]), r);
     emit<R>(s, o, splits, plan.reduced_count, param, out, workspace);
   }
@@ -140,7 +141,7 @@ void reduce_typed(const ReducePlan& plan, const T* x, typename R::Out* out, doub
 void reduce_cuda(ReduceOp op, const Tensor& x, const Tensor& out, double param) {
   const ReducePlan plan = make_reduce_plan(x, out.shape());
   if (plan.outputs == 0) return;
-  dispatch_dtype<DTypeSet::Numeric>(x.dtype(), "reduce", [&](auto tag) {
+  dispatch_dtype<DTypeSet::All>(x.dtype(), "reduce", [&](auto tag) {
     using T = typename decltype(tag)::type;
     visit_reducer<T>(op, [&](auto reducer_tag) {
       using R = typename decltype(reducer_tag)::type;

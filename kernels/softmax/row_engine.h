@@ -7,7 +7,7 @@
 //   log_softmax            (same)                         x - m - log(sum)
 //   softmax_backward       sum of g*y                     y * (g - sum)
 //   log_softmax_backward   sum of g                       g - e^y * sum
-//   layer_norm             Welford mean and variance      (x - mean) * rstd * w + b
+//   layer_norm             sums of x - x0 and (x - x0)^2  (x - mean) * rstd * w + b
 //   layer_norm_backward    sums of g*w and g*w*xhat       rstd * (g*w - mean(g*w) - xhat * mean(g*w*xhat))
 //   cross_entropy          log-sum-exp, sum of x, x[t]    (none: writes one loss per row)
 //   cross_entropy_backward (none: uses the saved lse)     grad * (softmax - smoothed one-hot)

@@ -1,4 +1,5 @@
 // CPU softmax kernels: the softmax policies (softmax_ops.h) on the CPU row engine.
+#include "kernels/kernel_signatures.h"
 #include "kernels/registry.h"
 #include "kernels/softmax/row_engine_cpu.h"
 #include "kernels/softmax/softmax_ops.h"

@@ -1,4 +1,5 @@
 // CUDA softmax kernels: the softmax policies (softmax_ops.h) on the CUDA row engine.
+#include "kernels/kernel_signatures.h"
 #include "kernels/registry.h"
 #include "kernels/softmax/row_engine_cuda.cuh"
 #include "kernels/softmax/softmax_ops.h"

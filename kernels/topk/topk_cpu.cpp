@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "kernels/common/parallel.h"
+#include "kernels/kernel_signatures.h"
 #include "kernels/registry.h"
 #include "kernels/topk/topk_ops.h"
 #include "kernels/topk/topk_plan.h"

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <climits>
 
+#include "kernels/kernel_signatures.h"
 #include "kernels/registry.h"
 #include "kernels/topk/topk_ops.h"
 #include "kernels/topk/topk_plan.h"

@@ -1,6 +1,7 @@
 // The spec registry and input generation.
 #include "tests/harness/op_spec.h"
 
+#include <algorithm>
 #include <limits>
 
 namespace trifecta::testing {
@@ -8,6 +9,14 @@ namespace trifecta::testing {
 std::vector<OpSpec>& op_specs() {
   static std::vector<OpSpec> specs;
   return specs;
+}
+
+std::vector<DType> case_dtypes(const OpSpec& spec, const OpCase& c) {
+  if (c.only_dtypes.empty()) return spec.dtypes;
+  std::vector<DType> kept;
+  for (DType dtype : spec.dtypes)
+    if (std::find(c.only_dtypes.begin(), c.only_dtypes.end(), dtype) != c.only_dtypes.end()) kept.push_back(dtype);
+  return kept;
 }
 
 Shape base_shape(const InputSpec& spec) {
@@ -44,6 +53,11 @@ Tensor apply_layout(const Tensor& base, const InputSpec& spec) {
   return base;
 }
 
+bool takes_gradient(const InputSpec& spec) {
+  return spec.differentiable && spec.domain != Domain::Index && spec.domain != Domain::Bool &&
+         spec.domain != Domain::Nonfinite;
+}
+
 CaseInputs make_inputs(const OpCase& c, DType dtype, Device device, uint64_t seed, bool requires_grad) {
   Generator generator(seed);
   CaseInputs out;
@@ -72,8 +86,9 @@ CaseInputs make_inputs(const OpCase& c, DType dtype, Device device, uint64_t see
       }
     }
     const bool floating = spec.domain != Domain::Index && spec.domain != Domain::Bool;
+    if (spec.offset != 0.0) host = add(host, spec.offset);
     Tensor base = host.to(floating ? dtype : host.dtype()).to(device);
-    if (floating && requires_grad && spec.differentiable) base.requires_grad_();
+    if (requires_grad && takes_gradient(spec)) base.requires_grad_();
     out.views.push_back(apply_layout(base, spec));
     out.bases.push_back(base);
   }

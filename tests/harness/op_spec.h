@@ -3,6 +3,7 @@
 // and gives an independent float64 reference. From that the harness derives, for every case and dtype:
 //   forward    the op against the reference (inputs rounded to the dtype first, so both see the same values)
 //   gradcheck  analytic gradients against central finite differences in float64, on CPU and on CUDA
+//   precision  gradients computed in each lower-precision dtype against float64 gradients on the same values
 //   cuda       CUDA against CPU on the same Philox-drawn inputs: outputs and gradients
 // Register a spec with TRIFECTA_OP_SPEC in a tests/ops/*_spec.cpp file; the coverage test fails for an op
 // in kernels/ops.def that has none.
@@ -44,12 +45,19 @@ struct InputSpec {
   Layout layout = Layout::Contiguous;
   int64_t index_bound = 0;  // for Domain::Index
   bool differentiable = true;  // floating inputs only; false excludes it from gradcheck
+  double offset = 0.0;         // added to every drawn value: a large mean against the spread
 };
 
 struct OpCase {
   std::string name;
   std::vector<InputSpec> inputs;
   std::vector<double> params = {};  // op attributes (stride, padding, slope, ...): each spec says which is which
+  // The dtypes this case runs in when not all of the spec's (a large offset means nothing in bfloat16).
+  std::vector<DType> only_dtypes = {};
+  // An absolute bound on the gradient's error in the lower precisions, for a case whose gradient is 0 by
+  // cancellation (layer norm over one element): the float64 gradient then gives no scale to judge the
+  // rounding noise of the cancelling terms against.
+  double gradient_atol = 0.0;
 };
 
 using TensorList = std::vector<Tensor>;
@@ -71,9 +79,16 @@ struct OpSpec {
 
 std::vector<OpSpec>& op_specs();
 
+// The spec's dtypes that case c runs in.
+std::vector<DType> case_dtypes(const OpSpec& spec, const OpCase& c);
+
 struct OpSpecRegistrar {
   OpSpecRegistrar(OpSpec spec) { op_specs().push_back(std::move(spec)); }  // implicit: arrays of specs register
 };
+
+// Whether make_inputs lets an input require grad: a floating, differentiable input of finite values
+// (finite differences of NaN say nothing).
+bool takes_gradient(const InputSpec& spec);
 
 // Makes the inputs of a case in dtype on device: drawn on the CPU from a seed (so every device sees the same
 // values), laid out as requested. Bases are the leaf tensors (what gradients accumulate into); views are

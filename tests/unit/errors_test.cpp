@@ -31,9 +31,8 @@ TEST(Errors, DtypeMismatchNamesTheOpAndBothDtypes) {
   EXPECT_ERROR_CONTAINS(where(zeros({2}), a, a), "where", "condition must be a bool tensor", "float32[2] cpu");
   EXPECT_ERROR_CONTAINS(mean(arange(4)), "mean", "floating dtype", "int64");
   EXPECT_ERROR_CONTAINS(var(arange(4)), "var", "floating dtype", "int64");
-  EXPECT_ERROR_CONTAINS(logsumexp(arange(4)), "logsumexp", "floating dtype", "int64");
+  EXPECT_ERROR_CONTAINS(trifecta::std(arange(4)), "std", "floating dtype", "int64");
   EXPECT_ERROR_CONTAINS(exp(arange(4)), "exp", "dtype int64 is not supported");
-  EXPECT_ERROR_CONTAINS(sum(zeros({3}, DType::Bool)), "sum", "bool");
   EXPECT_ERROR_CONTAINS(argmax(zeros({3}, DType::Bool), 0), "argmax", "bool");
   EXPECT_ERROR_CONTAINS(uniform({2}, 0, 1, DType::Int32), "uniform", "dtype int32 is not supported");
   EXPECT_ERROR_CONTAINS(bernoulli(arange(3)), "bernoulli", "probabilities must be floating", "int64");
@@ -78,7 +77,7 @@ TEST(Errors, BadDimNamesTheOpTheDimAndTheRank) {
   EXPECT_ERROR_CONTAINS(x.transpose(0, 2), "transpose", "dim 2");
   EXPECT_ERROR_CONTAINS(x.select(-3, 0), "select", "dim -3");
   EXPECT_ERROR_CONTAINS(x.squeeze(4), "squeeze", "dim 4");
-  EXPECT_ERROR_CONTAINS(amax(zeros({0, 3})), "amax", "cannot reduce an empty tensor");
+  EXPECT_ERROR_CONTAINS(amax(zeros({0, 3})), "amax", "cannot reduce over the empty dim 0", "[0, 3]");
   EXPECT_ERROR_CONTAINS(argmin(zeros({0})), "argmin", "empty");
 }
 
