@@ -30,6 +30,39 @@ uint64_t noise_seed(uint64_t seed) { return seed ^ 0x9E3779B97F4A7C15ull; }
 uint64_t eval_seed(uint64_t seed) { return seed ^ 0xD1B54A32D192ED03ull; }
 constexpr uint64_t kSampleSeed = 20261121;  // the same latent points in every samples.png
 
+constexpr const char* kDataDirHelp = "Fashion-MNIST directory (empty: $TRIFECTA_FASHION_MNIST, else the Debian package's)";
+
+// Where and how a command runs: --out, --device, --threads.
+void add_checkpoint_flags(Flags& flags) {
+  flags.add_string("out", "runs/vae", "the run's folder (checkpoint, metrics.jsonl, samples.png, reconstructions.png)");
+  flags.add_string("device", "auto", "cpu, cuda, or auto (cuda when a GPU is visible)");
+  flags.add_int("threads", 0, "CPU threads (0: all cores)");
+}
+
+void add_test_data_flags(Flags& flags) {
+  flags.add_string("data-dir", "", kDataDirHelp);
+  flags.add_int("test-limit", -1, "use only the first N test images (-1: all)");
+}
+
+void add_train_flags(Flags& flags) {
+  add_checkpoint_flags(flags);
+  flags.add_string("architecture", "conv", "conv or mlp");
+  flags.add_string("likelihood", "bernoulli", "bernoulli (logits) or gaussian (learned scalar gamma)");
+  flags.add_int("latent", 16, "latent dimensions");
+  flags.add_int("hidden", 256, "width of the fully connected layers");
+  flags.add_int("steps", 6000, "optimizer steps (ignored when --epochs is set; 6000: about 5 minutes on 2 CPU cores)");
+  flags.add_int("epochs", 0, "epochs over the training set (0: use --steps)");
+  flags.add_int("batch-size", 128, "images per step");
+  flags.add_double("lr", 1e-3, "Adam learning rate");
+  flags.add_int("seed", 0, "seed for initialization, data order and noise");
+  flags.add_string("kl-schedule", "constant:1", "KL weight: constant:B, monotonic:N or cyclical:T=..,M=4,R=0.5");
+  flags.add_int("checkpoint-every", 500, "steps between checkpoints (0: only at the end)");
+  flags.add_bool("resume", false, "continue from the checkpoint in --out");
+  add_test_data_flags(flags);
+  flags.add_int("train-limit", -1, "use only the first N training images (-1: all)");
+  flags.add_int("log-every", 20, "steps between metrics.jsonl lines");
+}
+
 std::string checkpoint_path(const Flags& flags) {
   return (std::filesystem::path(flags.get_string("out")) / "checkpoint.safetensors").string();
 }
@@ -61,15 +94,17 @@ FashionMnist load_split(const Flags& flags, FashionMnistSplit split) {
   return load_fashion_mnist(split, {.directory = flags.get_string("data-dir"), .limit = limit});
 }
 
-// A model restored from the checkpoint in --out, on --device, with the architecture the checkpoint records.
-std::unique_ptr<Vae> load_model(Flags& flags) {
+// The model of the checkpoint in --out, on --device, with the architecture the checkpoint's run recorded.
+std::unique_ptr<Vae> load_model(const Flags& flags) {
   const std::string path = checkpoint_path(flags);
   TRIFECTA_CHECK(std::filesystem::exists(path), "vae", "no checkpoint at ", path, " (train first, or pass --out)");
   const TensorFile file = load_safetensors(path);
   const auto config = file.metadata.find("config");
   TRIFECTA_CHECK(config != file.metadata.end(), path, "not a trifecta checkpoint: no config");
-  flags.fill_from(json::parse(config->second, path + " (config)"), path);
-  const VaeConfig model_config = config_from(flags);
+  Flags recorded("vae train");
+  add_train_flags(recorded);
+  recorded.fill_from(json::parse(config->second, path + " (config)"), path);
+  const VaeConfig model_config = config_from(recorded);
   const Checkpoint checkpoint = load_checkpoint(path, model_config.kind());
   auto model = std::make_unique<Vae>(model_config);
   model->load_state_dict(checkpoint.model);
@@ -82,27 +117,20 @@ Tensor first_images(const Tensor& images, int64_t n) { return images.narrow(0, 0
 
 }  // namespace
 
-void add_flags(Flags& flags) {
-  flags.add_string("device", "auto", "cpu, cuda, or auto (cuda when a GPU is visible)");
-  flags.add_string("architecture", "conv", "conv or mlp");
-  flags.add_string("likelihood", "bernoulli", "bernoulli (logits) or gaussian (learned scalar gamma)");
-  flags.add_int("latent", 16, "latent dimensions");
-  flags.add_int("hidden", 256, "width of the fully connected layers");
-  flags.add_int("steps", 6000, "optimizer steps (ignored when --epochs is set; 6000: about 5 minutes on 2 CPU cores)");
-  flags.add_int("epochs", 0, "epochs over the training set (0: use --steps)");
-  flags.add_int("batch-size", 128, "images per step");
-  flags.add_double("lr", 1e-3, "Adam learning rate");
-  flags.add_int("seed", 0, "seed for initialization, data order and noise");
-  flags.add_string("out", "runs/vae", "output directory: checkpoint, metrics.jsonl, samples.png, reconstructions.png");
-  flags.add_string("kl-schedule", "constant:1", "KL weight: constant:B, monotonic:N or cyclical:T=..,M=4,R=0.5");
-  flags.add_int("checkpoint-every", 500, "steps between checkpoints (0: only at the end)");
-  flags.add_bool("resume", false, "continue from the checkpoint in --out");
-  flags.add_string("data-dir", "", "Fashion-MNIST directory (empty: $TRIFECTA_FASHION_MNIST, else the Debian package's)");
-  flags.add_int("train-limit", -1, "use only the first N training images (-1: all)");
-  flags.add_int("test-limit", -1, "use only the first N test images (-1: all)");
-  flags.add_int("threads", 0, "CPU threads (0: all cores)");
-  flags.add_int("log-every", 20, "steps between metrics.jsonl lines");
-  flags.add_int("iwae-k", 100, "eval: importance samples per image for the NLL estimate");
+CommandLine command_line() {
+  CommandLine cli("vae", "Variational auto-encoders on Fashion-MNIST: train one, then evaluate it, sample from it or "
+                         "reconstruct test images with it.");
+  add_train_flags(cli.add_command("train", "train a VAE (resumable with --resume), leaving checkpoint, metrics and images in --out"));
+  Flags& eval = cli.add_command("eval", "print the test negative ELBO and the importance-weighted NLL of the checkpoint in --out");
+  add_checkpoint_flags(eval);
+  add_test_data_flags(eval);
+  eval.add_int("iwae-k", 100, "importance samples per image for the NLL estimate");
+  eval.add_int("seed", 0, "seed of the evaluation's noise");
+  add_checkpoint_flags(cli.add_command("sample", "write samples.png, decoded draws from the prior, from the checkpoint in --out"));
+  Flags& reconstruct = cli.add_command("reconstruct", "write reconstructions.png: test images above their reconstructions");
+  add_checkpoint_flags(reconstruct);
+  reconstruct.add_string("data-dir", "", kDataDirHelp);
+  return cli;
 }
 
 void write_samples(Vae& model, const std::string& path, int64_t count, uint64_t seed) {
@@ -127,11 +155,11 @@ void write_reconstructions(Vae& model, const Tensor& images, const std::string& 
   save_image_grid(path, concat(rows, 0), 8);
 }
 
-Evaluation evaluate(Vae& model, const FashionMnist& test, const Flags& flags, int64_t k) {
+Evaluation evaluate(Vae& model, const FashionMnist& test, uint64_t seed, int64_t k) {
   NoGradGuard no_grad;
   model.eval();
   const Device device = model.parameters().front().device();
-  Generator noise(eval_seed(static_cast<uint64_t>(flags.get_int("seed"))));
+  Generator noise(eval_seed(seed));
   DataLoader loader(test.images, test.labels, {.batch_size = 500, .shuffle = false, .device = device});
   double reconstruction = 0, kl = 0, nll = 0;
   for (const Batch& batch : loader.epoch(0)) {
@@ -250,7 +278,7 @@ double train(const Flags& given) {
 
   model.eval();
   const FashionMnist test_set = load_split(flags, FashionMnistSplit::Test);
-  const Evaluation result = evaluate(model, test_set, flags, 0);
+  const Evaluation result = evaluate(model, test_set, seed, 0);
   write_samples(model, (std::filesystem::path(out) / "samples.png").string(), 64, kSampleSeed);
   write_reconstructions(model, test_set.images, (std::filesystem::path(out) / "reconstructions.png").string());
   metrics.write(Json{{"step", position.step},
@@ -263,26 +291,27 @@ double train(const Flags& given) {
   return result.negative_elbo;
 }
 
-Evaluation evaluate_checkpoint(const Flags& given) {
-  Flags flags = given;
+Evaluation evaluate_checkpoint(const Flags& flags) {
   apply_threads(flags);
   std::unique_ptr<Vae> model = load_model(flags);
-  return evaluate(*model, load_split(flags, FashionMnistSplit::Test), flags, flags.get_int("iwae-k"));
+  return evaluate(*model, load_split(flags, FashionMnistSplit::Test), static_cast<uint64_t>(flags.get_int("seed")),
+                  flags.get_int("iwae-k"));
 }
 
-void sample_from_checkpoint(const Flags& given) {
-  Flags flags = given;
+void sample_from_checkpoint(const Flags& flags) {
+  apply_threads(flags);
   std::unique_ptr<Vae> model = load_model(flags);
   const std::string path = (std::filesystem::path(flags.get_string("out")) / "samples.png").string();
   write_samples(*model, path, 64, kSampleSeed);
   std::printf("wrote %s\n", path.c_str());
 }
 
-void reconstruct_from_checkpoint(const Flags& given) {
-  Flags flags = given;
+void reconstruct_from_checkpoint(const Flags& flags) {
+  apply_threads(flags);
   std::unique_ptr<Vae> model = load_model(flags);
   const std::string path = (std::filesystem::path(flags.get_string("out")) / "reconstructions.png").string();
-  write_reconstructions(*model, load_split(flags, FashionMnistSplit::Test).images, path);
+  const FashionMnist test = load_fashion_mnist(FashionMnistSplit::Test, {.directory = flags.get_string("data-dir"), .limit = 32});
+  write_reconstructions(*model, test.images, path);
   std::printf("wrote %s\n", path.c_str());
 }
 

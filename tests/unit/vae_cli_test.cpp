@@ -47,11 +47,28 @@ fs::path temp_dir(const std::string& name) {
 // A short, fast training run on a small subset (the default dataset location).
 const std::string kTiny = " --steps 6 --batch-size 16 --train-limit 64 --test-limit 32 --latent 4 --hidden 16 --threads 1";
 
-TEST(VaeCli, HelpListsTheFlagsAndSucceeds) {
-  const CliRun r = run_vae("train --help");
+TEST(VaeCli, HelpListsEachCommandsOwnFlags) {
+  CliRun r = run_vae("train --help");
   EXPECT_EQ(r.exit_code, 0);
-  EXPECT_NE(r.output.find("--kl-schedule"), std::string::npos);
-  EXPECT_NE(r.output.find("--resume"), std::string::npos);
+  EXPECT_NE(r.output.find("--kl-schedule"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--resume"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("--iwae-k"), std::string::npos) << "an eval flag in train's help:\n" << r.output;
+  r = run_vae("eval --help");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.output.find("--iwae-k"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--test-limit"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("--lr"), std::string::npos) << "a train flag in eval's help:\n" << r.output;
+  r = run_vae("sample --help");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.output.find("--threads"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("--steps"), std::string::npos) << r.output;
+  r = run_vae("reconstruct --help");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.output.find("--data-dir"), std::string::npos) << r.output;
+  r = run_vae("--help");
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* command : {"train", "eval", "sample", "reconstruct"})
+    EXPECT_NE(r.output.find(command), std::string::npos) << r.output;
 }
 
 TEST(VaeCli, UnknownFlagAndUnknownCommandFail) {
@@ -64,6 +81,28 @@ TEST(VaeCli, UnknownFlagAndUnknownCommandFail) {
   r = run_vae("train --steps ten");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("--steps"), std::string::npos) << r.output;
+  r = run_vae("train --out /tmp/x stray");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("unexpected argument 'stray'"), std::string::npos) << r.output;
+}
+
+// Each command accepts only its own flags: another command's flag is named, with the command it belongs to.
+TEST(VaeCli, EachCommandRejectsFlagsItDoesNotUse) {
+  const struct {
+    const char* args;
+    const char* flag;
+  } cases[] = {{"sample --lr 5", "--lr"},          {"train --iwae-k 5", "--iwae-k"},
+               {"eval --steps 5", "--steps"},      {"reconstruct --latent 3", "--latent"},
+               {"sample --test-limit 3", "--test-limit"}, {"eval --resume", "--resume"},
+               {"sample --seed=4", "--seed"}};
+  for (const auto& c : cases) {
+    const CliRun r = run_vae(c.args);
+    EXPECT_NE(r.exit_code, 0) << c.args;
+    EXPECT_NE(r.output.find(std::string(c.flag) + " is not a flag of"), std::string::npos) << c.args << "\n" << r.output;
+  }
+  const CliRun r = run_vae("eval --no-such-flag");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("unknown flag --no-such-flag"), std::string::npos) << r.output;
 }
 
 TEST(VaeCli, WrongDeviceFails) {
@@ -133,7 +172,7 @@ TEST(VaeCli, TrainLeavesImagesMetricsAndACheckpointThatEvalReads) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   for (const char* name : {"samples.png", "reconstructions.png", "metrics.jsonl", "checkpoint.safetensors", "init.safetensors"})
     EXPECT_TRUE(fs::exists(out / name)) << name;
-  r = run_vae("eval --iwae-k 4 --out " + out.string());
+  r = run_vae("eval --iwae-k 4 --test-limit 32 --out " + out.string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("negative ELBO"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("IWAE NLL"), std::string::npos) << r.output;
@@ -141,6 +180,31 @@ TEST(VaeCli, TrainLeavesImagesMetricsAndACheckpointThatEvalReads) {
   r = run_vae("sample --out " + out.string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(fs::exists(out / "samples.png"));
+}
+
+// --threads is read by every command (it was ignored by sample and reconstruct): an impossible count fails.
+TEST(VaeCli, EveryCommandAppliesThreads) {
+  const fs::path out = temp_dir("threads");
+  ASSERT_EQ(run_vae("train --out " + out.string() + kTiny).exit_code, 0);
+  for (const char* command : {"sample", "reconstruct", "eval"}) {
+    const CliRun r = run_vae(std::string(command) + " --threads 5000 --out " + out.string());
+    EXPECT_NE(r.exit_code, 0) << command;
+    EXPECT_NE(r.output.find("--threads"), std::string::npos) << command << "\n" << r.output;
+  }
+  const CliRun r = run_vae("reconstruct --threads 1 --out " + out.string());
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
+// eval's --test-limit is its own (all test images by default), not the one the training run used.
+TEST(VaeCli, EvalDoesNotInheritTheTrainingRunsTestLimit) {
+  const fs::path out = temp_dir("eval_limit");
+  ASSERT_EQ(run_vae("train --architecture mlp --out " + out.string() + kTiny).exit_code, 0);  // --test-limit 32
+  CliRun r = run_vae("eval --iwae-k 1 --out " + out.string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("test images          10000"), std::string::npos) << r.output;
+  r = run_vae("eval --iwae-k 1 --test-limit 50 --out " + out.string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("test images          50\n"), std::string::npos) << r.output;
 }
 
 }  // namespace

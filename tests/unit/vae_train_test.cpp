@@ -18,16 +18,15 @@ namespace {
 
 namespace fs = std::filesystem;
 
-Flags make_flags(const std::vector<std::string>& args) {
-  Flags flags("vae train", "test");
-  add_flags(flags);
-  std::vector<std::string> storage = {"vae"};
-  storage.insert(storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& s : storage) argv.push_back(s.data());
-  EXPECT_TRUE(flags.parse(static_cast<int>(argv.size()), argv.data(), 1));
-  return flags;
+// The flags of `vae COMMAND args...`, parsed as the binary parses them.
+Flags parse_command(const std::string& command, const std::vector<std::string>& args) {
+  std::vector<std::string> all = {command};
+  all.insert(all.end(), args.begin(), args.end());
+  std::optional<CommandLine::Parsed> parsed = command_line().parse(all);
+  EXPECT_TRUE(parsed.has_value());
+  return parsed ? parsed->flags : Flags("none");
 }
+Flags make_flags(const std::vector<std::string>& args) { return parse_command("train", args); }
 
 fs::path temp_dir(const std::string& name) {
   const fs::path dir = fs::temp_directory_path() / ("trifecta_vae_train_" + std::to_string(::getpid()) + "_" + name);
@@ -117,7 +116,7 @@ TEST(VaeTrain, ResumeDropsMetricsWrittenAfterTheLastCheckpoint) {
 TEST(VaeTrain, ImportanceWeightedBoundIsTighterThanTheElbo) {
   const fs::path out = temp_dir("iwae");
   train(make_flags(tiny(out, 12)));
-  Flags flags = make_flags({"--out", out.string(), "--test-limit", "64", "--iwae-k", "32"});
+  Flags flags = parse_command("eval", {"--out", out.string(), "--test-limit", "64", "--iwae-k", "32"});
   const Evaluation e = evaluate_checkpoint(flags);
   EXPECT_EQ(e.images, 64);
   EXPECT_NEAR(e.negative_elbo, e.reconstruction + e.kl, 1e-3 * std::abs(e.negative_elbo));
