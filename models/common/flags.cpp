@@ -22,22 +22,23 @@ std::string shortest_text(double value) {
 
 Flags::Flags(std::string command) : command_(std::move(command)) {}
 
-void Flags::add(const std::string& name, Kind kind, const std::string& fallback, const std::string& help) {
+void Flags::add(const std::string& name, Kind kind, const std::string& fallback, const std::string& help,
+                OnResume on_resume) {
   TRIFECTA_CHECK(!has(name), command_, "flag --", name, " declared twice");
-  flags_.push_back({name, kind, fallback, help});
+  flags_.push_back({name, kind, fallback, help, on_resume});
 }
 
-void Flags::add_string(const std::string& name, const std::string& fallback, const std::string& help) {
-  add(name, Kind::String, fallback, help);
+void Flags::add_string(const std::string& name, const std::string& fallback, const std::string& help, OnResume on_resume) {
+  add(name, Kind::String, fallback, help, on_resume);
 }
-void Flags::add_int(const std::string& name, int64_t fallback, const std::string& help) {
-  add(name, Kind::Int, std::to_string(fallback), help);
+void Flags::add_int(const std::string& name, int64_t fallback, const std::string& help, OnResume on_resume) {
+  add(name, Kind::Int, std::to_string(fallback), help, on_resume);
 }
-void Flags::add_double(const std::string& name, double fallback, const std::string& help) {
-  add(name, Kind::Double, shortest_text(fallback), help);
+void Flags::add_double(const std::string& name, double fallback, const std::string& help, OnResume on_resume) {
+  add(name, Kind::Double, shortest_text(fallback), help, on_resume);
 }
-void Flags::add_bool(const std::string& name, bool fallback, const std::string& help) {
-  add(name, Kind::Bool, fallback ? "true" : "false", help);
+void Flags::add_bool(const std::string& name, bool fallback, const std::string& help, OnResume on_resume) {
+  add(name, Kind::Bool, fallback ? "true" : "false", help, on_resume);
 }
 
 std::string Flags::canonical(const Flag& flag, const std::string& text) const {
@@ -123,12 +124,12 @@ Json Flags::to_json() const {
   return values;
 }
 
-void Flags::fill_from(const Json& recorded, const std::string& source) {
-  for (const auto& [name, value] : json::as_object(recorded, source)) {
+void Flags::resume_from(const Json& recorded, const std::string& source) {
+  for (const auto& [name, value] : json::as_object(recorded, source + " (recorded flags)")) {
     if (!has(name)) continue;
     Flag& flag = find(name);
-    if (flag.set) continue;
-    const std::string where = source + ": flag '" + name + "'";
+    if (flag.on_resume == OnResume::Invocation) continue;
+    const std::string where = source + ": recorded flag '" + name + "'";
     // Older checkpoints recorded every value as a string; numbers and booleans are read back as their text.
     std::string text;
     if (value.is_string()) text = value.get<std::string>();
@@ -136,7 +137,13 @@ void Flags::fill_from(const Json& recorded, const std::string& source) {
     else if (value.is_number_integer()) text = std::to_string(json::as_int(value, where));
     else if (value.is_number()) text = shortest_text(json::as_number(value, where));
     else TRIFECTA_FAIL(where, "is neither a string, a number nor a boolean");
-    flag.value = canonical(flag, text);
+    const std::string recorded_value = canonical(flag, text);
+    if (!flag.set) {
+      flag.value = recorded_value;
+    } else if (flag.on_resume == OnResume::Keep) {
+      TRIFECTA_CHECK(flag.value == recorded_value, command_ + " --" + name, "the run in ", source, " was trained with ",
+                     recorded_value, ", not ", flag.value, "; a resumed run keeps it (train a new run to change it)");
+    }
   }
 }
 

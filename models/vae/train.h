@@ -15,7 +15,7 @@ namespace trifecta::vae {
 CommandLine command_line();
 
 // train: trains from scratch or (--resume) from <out>/checkpoint.safetensors, writing metrics.jsonl,
-// checkpoints, samples.png and reconstructions.png to --out, and returns the test negative ELBO.
+// checkpoints, samples.png and reconstructions.png to --out, and returns the final test negative ELBO.
 double train(const Flags& flags);
 
 struct Evaluation {
@@ -25,7 +25,8 @@ struct Evaluation {
   int64_t images;
 };
 // The test negative ELBO of model on test (and, for k > 0, the importance-weighted NLL), with the noise
-// seeded from seed. eval: loads the checkpoint in --out and evaluates it on the test set.
+// drawn from a generator seeded with seed (Seeds::eval of the run's --seed). eval: loads the checkpoint in
+// --out and evaluates it on the test set.
 Evaluation evaluate(Vae& model, const FashionMnist& test, uint64_t seed, int64_t k);
 Evaluation evaluate_checkpoint(const Flags& flags);
 

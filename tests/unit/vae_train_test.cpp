@@ -35,10 +35,35 @@ fs::path temp_dir(const std::string& name) {
   return dir;
 }
 
+// A small model on 96 training images (6 batches of 16 to an epoch), without and with a step count.
+std::vector<std::string> tiny_model(const fs::path& out) {
+  return {"--out", out.string(), "--batch-size", "16", "--train-limit", "96", "--test-limit", "32", "--latent", "4",
+          "--hidden", "32", "--checkpoint-every", "3", "--log-every", "1", "--seed", "7", "--kl-schedule", "monotonic:4"};
+}
 std::vector<std::string> tiny(const fs::path& out, int64_t steps) {
-  return {"--out", out.string(), "--steps", std::to_string(steps), "--batch-size", "16", "--train-limit", "96",
-          "--test-limit", "32", "--latent", "4", "--hidden", "32", "--checkpoint-every", "3", "--log-every", "1",
-          "--seed", "7", "--kl-schedule", "monotonic:4"};
+  std::vector<std::string> args = tiny_model(out);
+  args.insert(args.end(), {"--steps", std::to_string(steps)});
+  return args;
+}
+
+Checkpoint checkpoint_in(const fs::path& out, const std::string& kind = "vae-conv-bernoulli") {
+  return load_checkpoint((out / "checkpoint.safetensors").string(), kind);
+}
+
+// The learning rate the checkpoint's optimizer state carries.
+double saved_lr(const Checkpoint& c) {
+  for (const auto& [name, t] : c.optimizer)
+    if (name == "param_groups.0.lr") return t.item<double>();
+  ADD_FAILURE() << "no param_groups.0.lr in the optimizer state";
+  return 0;
+}
+
+void expect_same_weights(const Checkpoint& a, const Checkpoint& b) {
+  ASSERT_EQ(a.model.size(), b.model.size());
+  for (size_t i = 0; i < a.model.size(); ++i) {
+    EXPECT_EQ(a.model[i].first, b.model[i].first);
+    EXPECT_EQ(a.model[i].second.to_vector<float>(), b.model[i].second.to_vector<float>()) << a.model[i].first;
+  }
 }
 
 // The steps of metrics.jsonl's training lines (evaluation lines, which a run writes when it ends, are left out).
@@ -59,18 +84,13 @@ TEST(VaeTrain, ResumeIsBitIdenticalToAnUninterruptedRun) {
   train(make_flags(tiny(straight, 8)));
   train(make_flags(tiny(split, 4)));
   train(make_flags({"--out", split.string(), "--resume", "--steps", "8"}));
-  const Checkpoint a = load_checkpoint((straight / "checkpoint.safetensors").string(), "vae-conv-bernoulli");
-  const Checkpoint b = load_checkpoint((split / "checkpoint.safetensors").string(), "vae-conv-bernoulli");
+  const Checkpoint a = checkpoint_in(straight), b = checkpoint_in(split);
   EXPECT_EQ(a.position.step, 8);
   EXPECT_EQ(b.position.step, 8);
   EXPECT_EQ(a.position.epoch, b.position.epoch);
   EXPECT_EQ(a.position.batch, b.position.batch);
   EXPECT_EQ(a.position.rng.offset, b.position.rng.offset);
-  ASSERT_EQ(a.model.size(), b.model.size());
-  for (size_t i = 0; i < a.model.size(); ++i) {
-    EXPECT_EQ(a.model[i].first, b.model[i].first);
-    EXPECT_EQ(a.model[i].second.to_vector<float>(), b.model[i].second.to_vector<float>()) << a.model[i].first;
-  }
+  expect_same_weights(a, b);
   ASSERT_EQ(a.optimizer.size(), b.optimizer.size());
   for (size_t i = 0; i < a.optimizer.size(); ++i)
     EXPECT_EQ(a.optimizer[i].second.to_vector<double>(), b.optimizer[i].second.to_vector<double>()) << a.optimizer[i].first;
@@ -113,6 +133,69 @@ TEST(VaeTrain, ResumeDropsMetricsWrittenAfterTheLastCheckpoint) {
   EXPECT_EQ(logged_steps(out / "metrics.jsonl"), (std::vector<int64_t>{1, 2, 3, 4, 5, 6}));
 }
 
+// A learning rate given with --resume is used from the resumed step on and recorded; the optimizer state
+// used to bring back the old one while the checkpoint's flags claimed the new one.
+TEST(VaeTrain, ResumeAppliesAndRecordsANewLearningRate) {
+  const fs::path out = temp_dir("new_lr");
+  train(make_flags(tiny(out, 4)));
+  EXPECT_DOUBLE_EQ(saved_lr(checkpoint_in(out)), 1e-3);
+  train(make_flags({"--out", out.string(), "--resume", "--steps", "6", "--lr", "0.0005"}));
+  Checkpoint c = checkpoint_in(out);
+  EXPECT_DOUBLE_EQ(saved_lr(c), 5e-4);
+  EXPECT_DOUBLE_EQ(c.config.at("lr").get<double>(), 5e-4);
+  // A later resume without --lr continues with the recorded one.
+  train(make_flags({"--out", out.string(), "--resume", "--steps", "8"}));
+  c = checkpoint_in(out);
+  EXPECT_EQ(c.position.step, 8);
+  EXPECT_DOUBLE_EQ(saved_lr(c), 5e-4);
+}
+
+// --steps given when resuming a run trained by --epochs sets where it ends (it used to be ignored).
+TEST(VaeTrain, StepsExtendsARunTrainedByEpochs) {
+  const fs::path out = temp_dir("epochs");
+  std::vector<std::string> args = tiny_model(out);
+  args.insert(args.end(), {"--epochs", "1"});
+  train(make_flags(args));
+  EXPECT_EQ(checkpoint_in(out).position.step, 6);
+  train(make_flags({"--out", out.string(), "--resume", "--steps", "9"}));
+  const Checkpoint c = checkpoint_in(out);
+  EXPECT_EQ(c.position.step, 9);
+  EXPECT_EQ(c.position.epoch, 1);
+  EXPECT_EQ(c.position.batch, 3);
+  EXPECT_EQ(c.config.at("epochs").get<int64_t>(), 0);
+  EXPECT_EQ(c.config.at("steps").get<int64_t>(), 9);
+  testing::expect_error([&] { train(make_flags({"--out", out.string(), "--resume", "--steps", "9"})); },
+                        "is at step 9 and this run ends at step 9", "pass a larger --steps");
+  args.insert(args.end(), {"--steps", "4", "--overwrite"});
+  testing::expect_error([&] { train(make_flags(args)); }, "give --steps or --epochs, not both");
+}
+
+// Evaluations run every --eval-every steps and after the last, each a metrics line at its step, and draw
+// their noise from a generator of their own: a run that evaluates often trains exactly as one that does not.
+TEST(VaeTrain, EvaluationsRunOnScheduleAndLeaveTrainingUnchanged) {
+  const fs::path often = temp_dir("eval_often"), never = temp_dir("eval_never");
+  std::vector<std::string> args = tiny(often, 7);
+  args.insert(args.end(), {"--eval-every", "3"});
+  train(make_flags(args));
+  args = tiny(never, 7);
+  args.insert(args.end(), {"--eval-every", "0"});
+  train(make_flags(args));
+  const auto evaluated_steps = [](const fs::path& path) {
+    std::ifstream in(path);
+    std::vector<int64_t> steps;
+    for (std::string line; std::getline(in, line);) {
+      const Json j = json::parse(line, path.string());
+      if (j.contains("test_negative_elbo")) steps.push_back(j.at("step").get<int64_t>());
+    }
+    return steps;
+  };
+  EXPECT_EQ(evaluated_steps(often / "metrics.jsonl"), (std::vector<int64_t>{3, 6, 7}));
+  EXPECT_EQ(evaluated_steps(never / "metrics.jsonl"), (std::vector<int64_t>{7}));
+  const Checkpoint a = checkpoint_in(often), b = checkpoint_in(never);
+  EXPECT_EQ(a.position.rng.offset, b.position.rng.offset);
+  expect_same_weights(a, b);
+}
+
 TEST(VaeTrain, ImportanceWeightedBoundIsTighterThanTheElbo) {
   const fs::path out = temp_dir("iwae");
   train(make_flags(tiny(out, 12)));
@@ -129,7 +212,7 @@ TEST(VaeTrain, GaussianDecoderLearnsItsScale) {
   std::vector<std::string> args = tiny(out, 12);
   args.insert(args.end(), {"--likelihood", "gaussian", "--architecture", "mlp"});
   train(make_flags(args));
-  const Checkpoint c = load_checkpoint((out / "checkpoint.safetensors").string(), "vae-mlp-gaussian");
+  const Checkpoint c = checkpoint_in(out, "vae-mlp-gaussian");
   bool found = false;
   for (const auto& [name, t] : c.model) {
     if (name != "log_gamma") continue;
