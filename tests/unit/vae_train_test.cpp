@@ -1,6 +1,7 @@
 // VAE training end to end in-process: resuming is bit-identical, metrics survive a resume without
-// duplicates, the importance-weighted bound is tighter than the ELBO, the Gaussian decoder learns its scale,
-// and training on a Fashion-MNIST subset comes within 1 nat of the PyTorch twin's test negative ELBO.
+// duplicates, flags given with --resume apply or are refused, evaluations leave training unchanged, the
+// importance-weighted bound is tighter than the ELBO and the Gaussian decoder learns its scale. (The
+// comparison with the PyTorch twin is tests/unit/vae_twin_test.cpp.)
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -221,23 +222,6 @@ TEST(VaeTrain, GaussianDecoderLearnsItsScale) {
     EXPECT_LT(t.item<float>(), 0.0f);
   }
   EXPECT_TRUE(found) << "no log_gamma parameter in the checkpoint";
-}
-
-// The threshold comes from the PyTorch twin trained from the same initial weights on the same batches with the
-// same noise (Debian's torch 1.13, 2026-11-21):
-//   ./build/bin/vae train --steps 150 --batch-size 64 --train-limit 2048 --test-limit 1000 --seed 3 --out /tmp/t
-//   /usr/bin/python3 bench/reference/vae_torch.py --init /tmp/t/init.safetensors --steps 150 --batch-size 64
-//       --train-limit 2048 --test-limit 1000 --seed 3
-// which reached 297.28 nats; the issue asks trifecta to be within 1 nat of its twin.
-constexpr double kTwinTestNegativeElbo = 297.28;
-
-TEST(VaeTrain, SubsetTrainingReachesThePyTorchTwinsElbo) {
-  const fs::path out = temp_dir("subset");
-  const double nelbo = train(make_flags({"--out", out.string(), "--steps", "150", "--batch-size", "64",
-                                         "--train-limit", "2048", "--test-limit", "1000", "--seed", "3",
-                                         "--checkpoint-every", "0"}));
-  EXPECT_LT(nelbo, kTwinTestNegativeElbo + 1.0);
-  EXPECT_GT(nelbo, 200.0) << "implausibly low for 150 steps: is the likelihood summed over pixels?";
 }
 
 }  // namespace
