@@ -209,9 +209,11 @@ double train(const Flags& given) {
 
 Evaluation evaluate_checkpoint(const Flags& flags) {
   apply_threads(flags);
+  const int64_t k = flags.get_int("iwae-k");
+  TRIFECTA_CHECK(k >= 1 && k <= 100000, "vae eval --iwae-k", "expects 1 to 100000 importance samples, got ", k);
   std::unique_ptr<Vae> model = load_model(flags);
   const FashionMnist test = load_split(flags, FashionMnistSplit::Test, flags.get_int("test-limit"));
-  return evaluate(*model, test, Seeds(static_cast<uint64_t>(flags.get_int("seed"))).eval, flags.get_int("iwae-k"));
+  return evaluate(*model, test, Seeds(static_cast<uint64_t>(flags.get_int("seed"))).eval, k);
 }
 
 void sample_from_checkpoint(const Flags& flags) {

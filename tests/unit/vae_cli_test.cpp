@@ -107,19 +107,24 @@ TEST(VaeCli, UnknownFlagAndUnknownCommandFail) {
 
 // Each command accepts only its own flags: another command's flag is named, with the command it belongs to.
 TEST(VaeCli, EachCommandRejectsFlagsItDoesNotUse) {
+  // Each command also gets a short run's flags, so that one wrongly accepting the flag ends quickly.
+  const std::string out = " --out " + temp_dir("own_flags").string();
   const struct {
-    const char* args;
+    std::string args;
     const char* flag;
-  } cases[] = {{"sample --lr 5", "--lr"},          {"train --iwae-k 5", "--iwae-k"},
-               {"eval --steps 5", "--steps"},      {"reconstruct --latent 3", "--latent"},
-               {"sample --test-limit 3", "--test-limit"}, {"eval --resume", "--resume"},
-               {"sample --seed=4", "--seed"}};
+  } cases[] = {{"sample --lr 5" + out, "--lr"},
+               {"train --iwae-k 5 --steps 1" + out + kTinyModel, "--iwae-k"},
+               {"eval --steps 5" + out, "--steps"},
+               {"reconstruct --latent 3" + out, "--latent"},
+               {"sample --test-limit 3" + out, "--test-limit"},
+               {"eval --resume" + out, "--resume"},
+               {"sample --seed=4" + out, "--seed"}};
   for (const auto& c : cases) {
     const CliRun r = run_vae(c.args);
     EXPECT_NE(r.exit_code, 0) << c.args;
     EXPECT_NE(r.output.find(std::string(c.flag) + " is not a flag of"), std::string::npos) << c.args << "\n" << r.output;
   }
-  const CliRun r = run_vae("eval --no-such-flag");
+  const CliRun r = run_vae("eval --no-such-flag" + out);
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("unknown flag --no-such-flag"), std::string::npos) << r.output;
 }
@@ -172,6 +177,12 @@ TEST(VaeCli, CorruptCheckpointFails) {
   r = run_vae("eval --out " + out.string());
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("checkpoint.safetensors"), std::string::npos) << r.output;
+}
+
+TEST(VaeCli, EvalRefusesAnImpossibleSampleCount) {
+  const CliRun r = run_vae("eval --iwae-k 0 --out " + temp_dir("iwae_zero").string());
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("vae eval --iwae-k: expects 1 to 100000"), std::string::npos) << r.output;
 }
 
 TEST(VaeCli, ResumingAsAnotherModelFails) {
@@ -258,7 +269,7 @@ TEST(VaeCli, ASecondRunOnTheSameFolderRefusesUntilTheFirstIsKilled) {
   ASSERT_TRUE(fs::exists(out / "checkpoint.safetensors")) << "the first run never wrote a checkpoint";
 
   for (const char* flags : {" --resume", " --overwrite"}) {
-    const CliRun r = run_vae("train --out " + out.string() + flags);
+    const CliRun r = run_vae("train --steps 1 --out " + out.string() + flags + kTinyModel);
     EXPECT_NE(r.exit_code, 0) << flags;
     EXPECT_NE(r.output.find("another training run (pid " + std::to_string(first) + ") is using"), std::string::npos)
         << flags << "\n" << r.output;
