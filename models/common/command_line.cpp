@@ -71,7 +71,8 @@ std::optional<CommandLine::Parsed> CommandLine::parse(const std::vector<std::str
       continue;
     }
     const char* type = f.kind == Flags::Kind::Int ? "INT" : f.kind == Flags::Kind::Double ? "NUMBER" : "TEXT";
-    app.add_option(option, texts[f.name], f.help)->type_name(type)->default_str(f.value.empty() ? "\"\"" : f.value);
+    const std::string help = f.help + (f.on_resume == Flags::OnResume::Keep ? " (fixed for a run: --resume keeps it)" : "");
+    app.add_option(option, texts[f.name], help)->type_name(type)->default_str(f.value.empty() ? "\"\"" : f.value);
   }
   std::vector<std::string> reversed(args.rbegin(), args.rend() - 1);  // CLI11 takes them last first
   try {

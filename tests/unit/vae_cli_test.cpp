@@ -72,6 +72,7 @@ TEST(VaeCli, HelpListsEachCommandsOwnFlags) {
   EXPECT_NE(r.output.find("--kl-schedule"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("--resume"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("--iwae-k"), std::string::npos) << "an eval flag in train's help:\n" << r.output;
+  EXPECT_NE(r.output.find("latent dimensions (fixed for a run: --resume keeps it)"), std::string::npos) << r.output;
   r = run_vae("eval --help");
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.output.find("--iwae-k"), std::string::npos) << r.output;
