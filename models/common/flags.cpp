@@ -137,7 +137,13 @@ void Flags::resume_from(const Json& recorded, const std::string& source) {
     else if (value.is_number_integer()) text = std::to_string(json::as_int(value, where));
     else if (value.is_number()) text = shortest_text(json::as_number(value, where));
     else TRIFECTA_FAIL(where, "is neither a string, a number nor a boolean");
-    const std::string recorded_value = canonical(flag, text);
+    const std::string recorded_value = [&] {
+      try {
+        return canonical(flag, text);
+      } catch (const Error& e) {
+        TRIFECTA_FAIL(where, e.what());
+      }
+    }();
     if (!flag.set) {
       flag.value = recorded_value;
     } else if (flag.on_resume == OnResume::Keep) {

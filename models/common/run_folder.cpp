@@ -69,30 +69,28 @@ RunFolder::RunFolder(Flags& flags, const std::vector<std::string>& model_outputs
   }
 }
 
-RunFolder::~RunFolder() {
-  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
+RunFolder::Lock::~Lock() {
+  if (fd >= 0) ::close(fd);
 }
 
 std::string RunFolder::file(const std::string& name) const { return (fs::path(path_) / name).string(); }
 
 void RunFolder::lock(const std::string& command) {
   const std::string path = file(kLock);
-  lock_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  TRIFECTA_CHECK(lock_fd_ >= 0, command, "cannot open the lock ", path, ": ", std::strerror(errno));
-  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+  lock_.fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  TRIFECTA_CHECK(lock_.fd >= 0, command, "cannot open the lock ", path, ": ", std::strerror(errno));
+  if (::flock(lock_.fd, LOCK_EX | LOCK_NB) != 0) {
     const int reason = errno;
     std::ifstream in(path);
     std::string holder;
     std::getline(in, holder);
-    ::close(lock_fd_);
-    lock_fd_ = -1;
     TRIFECTA_CHECK(reason != EWOULDBLOCK, command, "another training run (pid ", holder.empty() ? "unknown" : holder,
                    ") is using ", path_, ": wait for it to finish or train into another --out");
     TRIFECTA_FAIL(command, "cannot lock ", path, ": ", std::strerror(reason));
   }
   // For the message a second run prints; the lock itself is the flock, not this text.
   const std::string pid = std::to_string(::getpid()) + "\n";
-  TRIFECTA_CHECK(::ftruncate(lock_fd_, 0) == 0 && ::pwrite(lock_fd_, pid.data(), pid.size(), 0) ==
+  TRIFECTA_CHECK(::ftruncate(lock_.fd, 0) == 0 && ::pwrite(lock_.fd, pid.data(), pid.size(), 0) ==
                                                      static_cast<ssize_t>(pid.size()),
                  command, "cannot write ", path, ": ", std::strerror(errno));
 }

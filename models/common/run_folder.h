@@ -26,7 +26,6 @@ class RunFolder {
   // --epochs). model_outputs: the files besides the skeleton's own that the model writes into the folder
   // (samples.png, ...), deleted with the run by --overwrite.
   RunFolder(Flags& flags, const std::vector<std::string>& model_outputs);
-  ~RunFolder();
   RunFolder(const RunFolder&) = delete;
   RunFolder& operator=(const RunFolder&) = delete;
 
@@ -42,11 +41,17 @@ class RunFolder {
   static constexpr const char* kLock = "train.lock";
 
  private:
+  // The open lock file; closing it releases the flock. A member, so that it is also closed when the
+  // constructor throws after taking it (a refused --resume must not keep the folder locked).
+  struct Lock {
+    int fd = -1;
+    ~Lock();
+  };
   void lock(const std::string& command);
   void remove_stale_temporaries();
 
   std::string path_;
-  int lock_fd_ = -1;
+  Lock lock_;
   bool resuming_ = false;
 };
 

@@ -154,6 +154,8 @@ TEST(Trainer, ResumeNeedsStepsLeftAndTheRightModel) {
                         "toy train: the checkpoint in " + out.string() + " is at step 4 and this run ends at step 3");
   testing::expect_error([&] { train_pair({"--out", out.string(), "--resume", "--seed", "9", "--steps", "6"}); },
                         "toy train --seed: the run in", "was trained with 0, not 9");
+  // Neither refusal kept the folder locked: this process can still resume it.
+  EXPECT_EQ(train_pair({"--out", out.string(), "--resume", "--steps", "6"}).checkpoint.position.step, 6);
 }
 
 }  // namespace

@@ -125,6 +125,30 @@ TEST(VaeCheckpoint, BadMetadataIsAClearError) {
   testing::expect_error(damaged("config", std::nullopt), path, "metadata 'config' is missing");
 }
 
+// A checkpoint whose recorded flags are damaged: resuming it or reading it is an Error naming the file and
+// the flag, not a message about a flag the user never typed.
+TEST(VaeCheckpoint, DamagedRecordedFlagsAreAClearError) {
+  const fs::path out = temp_dir("bad_config");
+  train(make_flags(tiny(out, 2)));
+  const std::string path = (out / "checkpoint.safetensors").string();
+  const TensorFile good = load_safetensors(path);
+  const auto with_config = [&](const std::string& config) {
+    std::map<std::string, std::string> metadata = good.metadata;
+    metadata["config"] = config;
+    save_safetensors(path, good.tensors, metadata);
+  };
+  Json config = json::parse(good.metadata.at("config"), path);
+  config["latent"] = "four";
+  with_config(json::dump(config, path));
+  testing::expect_error([&] { train(make_flags({"--out", out.string(), "--resume", "--steps", "4"})); }, path,
+                        "recorded flag 'latent'", "expects an integer", "'four'");
+  testing::expect_error([&] { evaluate_checkpoint(parse_command("eval", {"--out", out.string()})); }, path,
+                        "recorded flag 'latent'");
+  with_config("[1, 2]");
+  testing::expect_error([&] { train(make_flags({"--out", out.string(), "--resume", "--steps", "4"})); }, path,
+                        "recorded flags");
+}
+
 TEST(VaeTrain, ResumeDropsMetricsWrittenAfterTheLastCheckpoint) {
   const fs::path out = temp_dir("killed");
   train(make_flags(tiny(out, 3)));  // checkpoint at step 3
