@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # The main job: on a fresh Debian machine installs what is missing, builds, and trains the convolutional VAE
 # on Fashion-MNIST (about 5 minutes on 2 CPU cores; on the GPU when one is present), leaving samples.png,
-# reconstructions.png, metrics.jsonl and the checkpoint in runs/vae. Extra arguments go to `vae train`.
-#   bash scripts/run.sh [--steps N] [--device cpu|cuda] ...
+# reconstructions.png, metrics.jsonl, its plot metrics.png and the checkpoint in runs/vae. Extra arguments go
+# to `vae train`; a second run replaces the first (--overwrite) unless they say --resume.
+#   bash scripts/run.sh [--steps N] [--device cpu|cuda] [--resume] ...
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh build
-./build/bin/vae train --out runs/vae "$@"
-echo "samples: runs/vae/samples.png  reconstructions: runs/vae/reconstructions.png  metrics: runs/vae/metrics.jsonl"
+case " $* " in
+  *" --resume "*) ./build/bin/vae train --out runs/vae "$@" ;;
+  *) ./build/bin/vae train --out runs/vae --overwrite "$@" ;;
+esac
+/usr/bin/python3 scripts/plot.py runs/vae/metrics.jsonl
+echo "samples: runs/vae/samples.png  reconstructions: runs/vae/reconstructions.png  metrics: runs/vae/metrics.jsonl (plot: runs/vae/metrics.png)"

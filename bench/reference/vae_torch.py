@@ -1,8 +1,9 @@
 """The PyTorch twin of trifecta's VAE (models/vae/vae.cpp): the same networks with the same parameter names,
 started from trifecta's initial weights (<trifecta out>/init.safetensors), trained on the same batches in
 the same order (the Philox Fisher-Yates of data/epoch_order.cpp) with the same reparameterization noise
-(trifecta's Philox normals) and torch.optim.Adam. Prints one JSON line with ms/step, images/s, peak memory
-and the test negative ELBO.
+(trifecta's Philox normals), the same KL-weight schedule (optim/kl_schedule.h) and torch.optim.Adam. Prints
+one JSON line (also written to --result) with ms/step, images/s, peak memory, every step's loss, the test
+negative ELBO and the flags it ran with, under the names `vae train` gives them.
 
     /usr/bin/python3 bench/reference/vae_torch.py --init runs/vae/init.safetensors --steps 200 ...
 """
@@ -59,6 +60,36 @@ def build(architecture, likelihood, latent, hidden):
     return model
 
 
+def kl_schedule(text):
+    """beta(step) for a --kl-schedule text, as optim/kl_schedule.cpp reads and computes it: constant:B,
+    monotonic:N (beta = min(1, step / N)) or cyclical:T=..,M=4,R=0.5 (Fu et al. 2019)."""
+    kind, _, arguments = text.partition(":")
+    keys = {"constant": [("value", None)], "monotonic": [("N", None)],
+            "cyclical": [("T", None), ("M", 4.0), ("R", 0.5)]}
+    if kind not in keys:
+        sys.exit(f"vae_torch.py --kl-schedule: unknown schedule '{text}'")
+    values = {name: default for name, default in keys[kind]}
+    for i, part in enumerate(arguments.split(",") if arguments else []):
+        name, _, value = part.rpartition("=")
+        if not name and i == 0:
+            name = keys[kind][0][0]  # a bare first value stands for the kind's first key
+        values[name] = float(value)
+    if any(v is None for v in values.values()) or set(values) != {name for name, _ in keys[kind]}:
+        sys.exit(f"vae_torch.py --kl-schedule: cannot read '{text}'")
+    if kind == "constant":
+        return lambda step: values["value"]
+    if kind == "monotonic":
+        return lambda step: min(1.0, step / values["N"])
+    total, cycles, ratio = values["T"], values["M"], values["R"]
+
+    def cyclical(step):
+        if step >= total:
+            return 1.0
+        period = total / cycles
+        return min(1.0, (step - math.floor(step / period) * period) / (period * ratio))
+    return cyclical
+
+
 class Noise:
     """trifecta's Generator: (seed, offset), each draw of n numbers advancing the offset by n."""
 
@@ -98,13 +129,16 @@ def main():
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--kl-schedule", default="constant:1")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--data-dir", default=os.environ.get("TRIFECTA_FASHION_MNIST", "/usr/share/datasets/fashion-mnist"))
     parser.add_argument("--train-limit", type=int, default=-1)
     parser.add_argument("--test-limit", type=int, default=-1)
+    parser.add_argument("--result", help="also write the JSON line to this file")
     args = parser.parse_args()
+    beta = kl_schedule(args.kl_schedule)
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
 
@@ -129,7 +163,7 @@ def main():
             x = train[order[b * args.batch_size:(b + 1) * args.batch_size]].to(device)
             t0 = time.perf_counter()
             recon, kl = negative_elbo_terms(model, x, args.likelihood, args.latent, noise)
-            loss = recon.mean() + kl.mean()
+            loss = recon.mean() + kl.mean() * beta(step)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -151,10 +185,14 @@ def main():
     ms = 1e3 * steady[len(steady) // 2]
     peak = (torch.cuda.max_memory_allocated() if device.type == "cuda"
             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
-    print(json.dumps({"impl": "pytorch", "ms_per_step": ms, "images_per_second": args.batch_size / ms * 1e3,
-                      "peak_memory_bytes": peak, "test_negative_elbo": total / test.shape[0],
-                      "final_loss": losses[-1], "losses": losses[:20], "torch": torch.__version__}))
-
+    flags = {name.replace("_", "-"): value for name, value in vars(args).items() if name != "result"}
+    line = json.dumps({"impl": "pytorch", "ms_per_step": ms, "images_per_second": args.batch_size / ms * 1e3,
+                       "peak_memory_bytes": peak, "test_negative_elbo": total / test.shape[0],
+                       "final_loss": losses[-1], "losses": losses, "torch": torch.__version__, "flags": flags})
+    print(line)
+    if args.result:
+        with open(args.result, "w") as f:
+            f.write(line + "\n")
 
 if __name__ == "__main__":
     main()

@@ -1,133 +1,155 @@
-// Flag parsing and validation.
+// Typed flag values: parsing to canonical text, typed access, and the JSON form a checkpoint records.
 #include "models/common/flags.h"
 
-#include <cerrno>
+#include <charconv>
 #include <cmath>
-#include <cstdlib>
-#include <iostream>
-#include <sstream>
+#include <system_error>
 
 #include "tensor/error.h"
 
 namespace trifecta {
 
-Flags::Flags(std::string program, std::string usage) : program_(std::move(program)), usage_(std::move(usage)) {}
+namespace {
 
-void Flags::add_string(const std::string& name, const std::string& fallback, const std::string& help) {
-  flags_[name] = {Kind::String, fallback, help};
-  order_.push_back(name);
-}
-void Flags::add_int(const std::string& name, int64_t fallback, const std::string& help) {
-  flags_[name] = {Kind::Int, std::to_string(fallback), help};
-  order_.push_back(name);
-}
-void Flags::add_double(const std::string& name, double fallback, const std::string& help) {
-  std::ostringstream text;
-  text << fallback;
-  flags_[name] = {Kind::Double, text.str(), help};
-  order_.push_back(name);
-}
-void Flags::add_bool(const std::string& name, bool fallback, const std::string& help) {
-  flags_[name] = {Kind::Bool, fallback ? "true" : "false", help};
-  order_.push_back(name);
+// The shortest text that reads back as the same double (std::to_chars round-trips exactly).
+std::string shortest_text(double value) {
+  char buffer[64];
+  const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
+  return std::string(buffer, result.ptr);
 }
 
-void Flags::assign(const std::string& name, Flag& flag, const std::string& value) {
-  const std::string where = program_ + " --" + name;
+}  // namespace
+
+Flags::Flags(std::string command) : command_(std::move(command)) {}
+
+void Flags::add(const std::string& name, Kind kind, const std::string& fallback, const std::string& help,
+                OnResume on_resume) {
+  TRIFECTA_CHECK(!has(name), command_, "flag --", name, " declared twice");
+  flags_.push_back({name, kind, fallback, help, on_resume});
+}
+
+void Flags::add_string(const std::string& name, const std::string& fallback, const std::string& help, OnResume on_resume) {
+  add(name, Kind::String, fallback, help, on_resume);
+}
+void Flags::add_int(const std::string& name, int64_t fallback, const std::string& help, OnResume on_resume) {
+  add(name, Kind::Int, std::to_string(fallback), help, on_resume);
+}
+void Flags::add_double(const std::string& name, double fallback, const std::string& help, OnResume on_resume) {
+  add(name, Kind::Double, shortest_text(fallback), help, on_resume);
+}
+void Flags::add_bool(const std::string& name, bool fallback, const std::string& help, OnResume on_resume) {
+  add(name, Kind::Bool, fallback ? "true" : "false", help, on_resume);
+}
+
+std::string Flags::canonical(const Flag& flag, const std::string& text) const {
+  const std::string where = command_ + " --" + flag.name;
+  const char* begin = text.data();
+  const char* end = text.data() + text.size();
   switch (flag.kind) {
-    case Kind::String: break;
+    case Kind::String: return text;
     case Kind::Int: {
-      char* end = nullptr;
-      errno = 0;
-      std::strtoll(value.c_str(), &end, 10);
-      TRIFECTA_CHECK(!value.empty() && *end == '\0' && errno == 0, where, "expects an integer, got '", value, "'");
-      break;
+      int64_t value = 0;
+      const auto [stop, error] = std::from_chars(begin, end, value);
+      TRIFECTA_CHECK(!text.empty() && error == std::errc() && stop == end, where,
+                     "expects an integer (within 64 bits), got '", text, "'");
+      return std::to_string(value);
     }
     case Kind::Double: {
-      char* end = nullptr;
-      const double v = std::strtod(value.c_str(), &end);
-      TRIFECTA_CHECK(!value.empty() && *end == '\0' && std::isfinite(v), where, "expects a number, got '", value, "'");
-      break;
+      double value = 0;
+      const auto [stop, error] = std::from_chars(begin, end, value);
+      TRIFECTA_CHECK(!text.empty() && error == std::errc() && stop == end && std::isfinite(value), where,
+                     "expects a finite number, got '", text, "'");
+      return shortest_text(value);
     }
     case Kind::Bool:
-      TRIFECTA_CHECK(value == "true" || value == "false", where, "expects true or false, got '", value, "'");
-      break;
+      TRIFECTA_CHECK(text == "true" || text == "false", where, "expects true or false, got '", text, "'");
+      return text;
   }
-  flag.value = value;
-  flag.set = true;
+  TRIFECTA_FAIL(where, "unknown flag kind");
 }
 
-bool Flags::parse(int argc, char** argv, int first) {
-  for (int i = first; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::cout << help();
-      return false;
-    }
-    TRIFECTA_CHECK(arg.rfind("--", 0) == 0 && arg.size() > 2, program_, "unexpected argument '", arg,
-                   "' (flags look like --name value; see --help)");
-    arg = arg.substr(2);
-    std::string name = arg, value;
-    bool has_value = false;
-    if (const size_t eq = arg.find('='); eq != std::string::npos) {
-      name = arg.substr(0, eq);
-      value = arg.substr(eq + 1);
-      has_value = true;
-    }
-    auto it = flags_.find(name);
-    TRIFECTA_CHECK(it != flags_.end(), program_, "unknown flag --", name, " (see --help)");
-    if (!has_value) {
-      if (it->second.kind == Kind::Bool) {
-        value = "true";
-      } else {
-        TRIFECTA_CHECK(i + 1 < argc, program_, "flag --", name, " needs a value");
-        value = argv[++i];
-      }
-    }
-    assign(name, it->second, value);
-  }
-  return true;
+Flags::Flag& Flags::find(const std::string& name) {
+  for (Flag& f : flags_)
+    if (f.name == name) return f;
+  TRIFECTA_FAIL(command_, "has no flag --", name);
 }
 
 const Flags::Flag& Flags::find(const std::string& name, Kind kind) const {
-  const auto it = flags_.find(name);
-  TRIFECTA_CHECK(it != flags_.end() && it->second.kind == kind, program_, "no flag --", name, " of that type");
-  return it->second;
+  for (const Flag& f : flags_)
+    if (f.name == name) {
+      TRIFECTA_CHECK(f.kind == kind, command_, "flag --", name, " read as the wrong type");
+      return f;
+    }
+  TRIFECTA_FAIL(command_, "has no flag --", name);
+}
+
+void Flags::set(const std::string& name, const std::string& text) {
+  Flag& flag = find(name);
+  flag.value = canonical(flag, text);
+  flag.set = true;
 }
 
 std::string Flags::get_string(const std::string& name) const { return find(name, Kind::String).value; }
-int64_t Flags::get_int(const std::string& name) const { return std::strtoll(find(name, Kind::Int).value.c_str(), nullptr, 10); }
-double Flags::get_double(const std::string& name) const { return std::strtod(find(name, Kind::Double).value.c_str(), nullptr); }
+int64_t Flags::get_int(const std::string& name) const { return std::stoll(find(name, Kind::Int).value); }
+double Flags::get_double(const std::string& name) const {
+  const std::string& text = find(name, Kind::Double).value;
+  double value = 0;
+  std::from_chars(text.data(), text.data() + text.size(), value);
+  return value;
+}
 bool Flags::get_bool(const std::string& name) const { return find(name, Kind::Bool).value == "true"; }
+
 bool Flags::was_set(const std::string& name) const {
-  const auto it = flags_.find(name);
-  return it != flags_.end() && it->second.set;
+  for (const Flag& f : flags_)
+    if (f.name == name) return f.set;
+  return false;
 }
 
-std::string Flags::help() const {
-  std::ostringstream out;
-  out << "usage: " << usage_ << "\n\nflags:\n";
-  for (const std::string& name : order_) {
-    const Flag& f = flags_.at(name);
-    std::string left = "  --" + name + (f.kind == Kind::Bool ? "" : " VALUE");
-    if (left.size() < 28) left.resize(28, ' ');
-    out << left << ' ' << f.help << " (default: " << (f.value.empty() ? "\"\"" : f.value) << ")\n";
-  }
-  return out.str();
+bool Flags::has(const std::string& name) const {
+  for (const Flag& f : flags_)
+    if (f.name == name) return true;
+  return false;
 }
 
 Json Flags::to_json() const {
   Json values = Json::object();
-  for (const auto& [name, f] : flags_) values[name] = f.value;
+  for (const Flag& f : flags_) {
+    switch (f.kind) {
+      case Kind::String: values[f.name] = f.value; break;
+      case Kind::Int: values[f.name] = get_int(f.name); break;
+      case Kind::Double: values[f.name] = get_double(f.name); break;
+      case Kind::Bool: values[f.name] = get_bool(f.name); break;
+    }
+  }
   return values;
 }
 
-void Flags::fill_from(const Json& saved, const std::string& source) {
-  for (const auto& [name, value] : json::as_object(saved, source)) {
-    auto it = flags_.find(name);
-    if (it == flags_.end() || it->second.set) continue;  // flags given now win; unknown old flags are ignored
-    assign(name, it->second, json::as_string(value, source));
-    it->second.set = false;
+void Flags::resume_from(const Json& recorded, const std::string& source) {
+  for (const auto& [name, value] : json::as_object(recorded, source + " (recorded flags)")) {
+    if (!has(name)) continue;
+    Flag& flag = find(name);
+    if (flag.on_resume == OnResume::Invocation) continue;
+    const std::string where = source + ": recorded flag '" + name + "'";
+    // Older checkpoints recorded every value as a string; numbers and booleans are read back as their text.
+    std::string text;
+    if (value.is_string()) text = value.get<std::string>();
+    else if (value.is_boolean()) text = value.get<bool>() ? "true" : "false";
+    else if (value.is_number_integer()) text = std::to_string(json::as_int(value, where));
+    else if (value.is_number()) text = shortest_text(json::as_number(value, where));
+    else TRIFECTA_FAIL(where, "is neither a string, a number nor a boolean");
+    const std::string recorded_value = [&] {
+      try {
+        return canonical(flag, text);
+      } catch (const Error& e) {
+        TRIFECTA_FAIL(where, e.what());
+      }
+    }();
+    if (!flag.set) {
+      flag.value = recorded_value;
+    } else if (flag.on_resume == OnResume::Keep) {
+      TRIFECTA_CHECK(flag.value == recorded_value, command_ + " --" + name, "the run in ", source, " was trained with ",
+                     recorded_value, ", not ", flag.value, "; a resumed run keeps it (train a new run to change it)");
+    }
   }
 }
 

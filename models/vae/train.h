@@ -5,16 +5,17 @@
 #include <string>
 
 #include "data/fashion_mnist.h"
-#include "models/common/flags.h"
+#include "models/common/command_line.h"
 #include "models/vae/vae.h"
 
 namespace trifecta::vae {
 
-// Registers every flag the vae subcommands read (defaults give the README's main job).
-void add_flags(Flags& flags);
+// The vae commands (train, eval, sample, reconstruct), each with its own flags; train's defaults give the
+// README's main job.
+CommandLine command_line();
 
 // train: trains from scratch or (--resume) from <out>/checkpoint.safetensors, writing metrics.jsonl,
-// checkpoints, samples.png and reconstructions.png to --out, and returns the test negative ELBO.
+// checkpoints, samples.png and reconstructions.png to --out, and returns the final test negative ELBO.
 double train(const Flags& flags);
 
 struct Evaluation {
@@ -24,8 +25,9 @@ struct Evaluation {
   int64_t images;
 };
 // The test negative ELBO of model on test (and, for k > 0, the importance-weighted NLL), with the noise
-// seeded from --seed. eval: loads the checkpoint in --out and evaluates it on the test set.
-Evaluation evaluate(Vae& model, const FashionMnist& test, const Flags& flags, int64_t k);
+// drawn from a generator seeded with seed (Seeds::eval of the run's --seed). eval: loads the checkpoint in
+// --out and evaluates it on the test set.
+Evaluation evaluate(Vae& model, const FashionMnist& test, uint64_t seed, int64_t k);
 Evaluation evaluate_checkpoint(const Flags& flags);
 
 // sample / reconstruct: load the checkpoint and write <out>/samples.png or <out>/reconstructions.png.

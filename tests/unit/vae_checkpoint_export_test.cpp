@@ -18,14 +18,11 @@ TEST(VaeCheckpointExport, WritesACheckpointAndAProbe) {
   const char* dir = std::getenv("TRIFECTA_VAE_EXPORT_DIR");
   ASSERT_NE(dir, nullptr) << "TRIFECTA_VAE_EXPORT_DIR is not set; run through ctest";
   std::filesystem::remove_all(dir);
-  Flags flags("vae train", "test");
-  add_flags(flags);
-  std::vector<std::string> args = {"vae",  "--out",       dir,   "--steps",     "5",  "--batch-size", "16",
-                                   "--train-limit", "64", "--test-limit", "16", "--latent", "4", "--hidden", "32"};
-  std::vector<char*> argv;
-  for (std::string& s : args) argv.push_back(s.data());
-  ASSERT_TRUE(flags.parse(static_cast<int>(argv.size()), argv.data(), 1));
-  train(flags);
+  const std::optional<CommandLine::Parsed> parsed =
+      command_line().parse({"train", "--out", dir, "--steps", "5", "--batch-size", "16", "--train-limit", "64",
+                            "--test-limit", "16", "--latent", "4", "--hidden", "32"});
+  ASSERT_TRUE(parsed.has_value());
+  train(parsed->flags);
 
   const Checkpoint checkpoint = load_checkpoint(std::string(dir) + "/checkpoint.safetensors", "vae-conv-bernoulli");
   Vae model(VaeConfig::from_flags("conv", "bernoulli", 4, 32));

@@ -1,6 +1,7 @@
 // VAE training end to end in-process: resuming is bit-identical, metrics survive a resume without
-// duplicates, the importance-weighted bound is tighter than the ELBO, the Gaussian decoder learns its scale,
-// and training on a Fashion-MNIST subset comes within 1 nat of the PyTorch twin's test negative ELBO.
+// duplicates, flags given with --resume apply or are refused, evaluations leave training unchanged, the
+// importance-weighted bound is tighter than the ELBO and the Gaussian decoder learns its scale. (The
+// comparison with the PyTorch twin is tests/unit/vae_twin_test.cpp.)
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -18,16 +19,15 @@ namespace {
 
 namespace fs = std::filesystem;
 
-Flags make_flags(const std::vector<std::string>& args) {
-  Flags flags("vae train", "test");
-  add_flags(flags);
-  std::vector<std::string> storage = {"vae"};
-  storage.insert(storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& s : storage) argv.push_back(s.data());
-  EXPECT_TRUE(flags.parse(static_cast<int>(argv.size()), argv.data(), 1));
-  return flags;
+// The flags of `vae COMMAND args...`, parsed as the binary parses them.
+Flags parse_command(const std::string& command, const std::vector<std::string>& args) {
+  std::vector<std::string> all = {command};
+  all.insert(all.end(), args.begin(), args.end());
+  std::optional<CommandLine::Parsed> parsed = command_line().parse(all);
+  EXPECT_TRUE(parsed.has_value());
+  return parsed ? parsed->flags : Flags("none");
 }
+Flags make_flags(const std::vector<std::string>& args) { return parse_command("train", args); }
 
 fs::path temp_dir(const std::string& name) {
   const fs::path dir = fs::temp_directory_path() / ("trifecta_vae_train_" + std::to_string(::getpid()) + "_" + name);
@@ -36,10 +36,35 @@ fs::path temp_dir(const std::string& name) {
   return dir;
 }
 
+// A small model on 96 training images (6 batches of 16 to an epoch), without and with a step count.
+std::vector<std::string> tiny_model(const fs::path& out) {
+  return {"--out", out.string(), "--batch-size", "16", "--train-limit", "96", "--test-limit", "32", "--latent", "4",
+          "--hidden", "32", "--checkpoint-every", "3", "--log-every", "1", "--seed", "7", "--kl-schedule", "monotonic:4"};
+}
 std::vector<std::string> tiny(const fs::path& out, int64_t steps) {
-  return {"--out", out.string(), "--steps", std::to_string(steps), "--batch-size", "16", "--train-limit", "96",
-          "--test-limit", "32", "--latent", "4", "--hidden", "32", "--checkpoint-every", "3", "--log-every", "1",
-          "--seed", "7", "--kl-schedule", "monotonic:4"};
+  std::vector<std::string> args = tiny_model(out);
+  args.insert(args.end(), {"--steps", std::to_string(steps)});
+  return args;
+}
+
+Checkpoint checkpoint_in(const fs::path& out, const std::string& kind = "vae-conv-bernoulli") {
+  return load_checkpoint((out / "checkpoint.safetensors").string(), kind);
+}
+
+// The learning rate the checkpoint's optimizer state carries.
+double saved_lr(const Checkpoint& c) {
+  for (const auto& [name, t] : c.optimizer)
+    if (name == "param_groups.0.lr") return t.item<double>();
+  ADD_FAILURE() << "no param_groups.0.lr in the optimizer state";
+  return 0;
+}
+
+void expect_same_weights(const Checkpoint& a, const Checkpoint& b) {
+  ASSERT_EQ(a.model.size(), b.model.size());
+  for (size_t i = 0; i < a.model.size(); ++i) {
+    EXPECT_EQ(a.model[i].first, b.model[i].first);
+    EXPECT_EQ(a.model[i].second.to_vector<float>(), b.model[i].second.to_vector<float>()) << a.model[i].first;
+  }
 }
 
 // The steps of metrics.jsonl's training lines (evaluation lines, which a run writes when it ends, are left out).
@@ -60,18 +85,13 @@ TEST(VaeTrain, ResumeIsBitIdenticalToAnUninterruptedRun) {
   train(make_flags(tiny(straight, 8)));
   train(make_flags(tiny(split, 4)));
   train(make_flags({"--out", split.string(), "--resume", "--steps", "8"}));
-  const Checkpoint a = load_checkpoint((straight / "checkpoint.safetensors").string(), "vae-conv-bernoulli");
-  const Checkpoint b = load_checkpoint((split / "checkpoint.safetensors").string(), "vae-conv-bernoulli");
+  const Checkpoint a = checkpoint_in(straight), b = checkpoint_in(split);
   EXPECT_EQ(a.position.step, 8);
   EXPECT_EQ(b.position.step, 8);
   EXPECT_EQ(a.position.epoch, b.position.epoch);
   EXPECT_EQ(a.position.batch, b.position.batch);
   EXPECT_EQ(a.position.rng.offset, b.position.rng.offset);
-  ASSERT_EQ(a.model.size(), b.model.size());
-  for (size_t i = 0; i < a.model.size(); ++i) {
-    EXPECT_EQ(a.model[i].first, b.model[i].first);
-    EXPECT_EQ(a.model[i].second.to_vector<float>(), b.model[i].second.to_vector<float>()) << a.model[i].first;
-  }
+  expect_same_weights(a, b);
   ASSERT_EQ(a.optimizer.size(), b.optimizer.size());
   for (size_t i = 0; i < a.optimizer.size(); ++i)
     EXPECT_EQ(a.optimizer[i].second.to_vector<double>(), b.optimizer[i].second.to_vector<double>()) << a.optimizer[i].first;
@@ -107,6 +127,30 @@ TEST(VaeCheckpoint, BadMetadataIsAClearError) {
   testing::expect_error(damaged("config", std::nullopt), path, "metadata 'config' is missing");
 }
 
+// A checkpoint whose recorded flags are damaged: resuming it or reading it is an Error naming the file and
+// the flag, not a message about a flag the user never typed.
+TEST(VaeCheckpoint, DamagedRecordedFlagsAreAClearError) {
+  const fs::path out = temp_dir("bad_config");
+  train(make_flags(tiny(out, 2)));
+  const std::string path = (out / "checkpoint.safetensors").string();
+  const TensorFile good = load_safetensors(path);
+  const auto with_config = [&](const std::string& config) {
+    std::map<std::string, std::string> metadata = good.metadata;
+    metadata["config"] = config;
+    save_safetensors(path, good.tensors, metadata);
+  };
+  Json config = json::parse(good.metadata.at("config"), path);
+  config["latent"] = "four";
+  with_config(json::dump(config, path));
+  testing::expect_error([&] { train(make_flags({"--out", out.string(), "--resume", "--steps", "4"})); }, path,
+                        "recorded flag 'latent'", "expects an integer", "'four'");
+  testing::expect_error([&] { evaluate_checkpoint(parse_command("eval", {"--out", out.string()})); }, path,
+                        "recorded flag 'latent'");
+  with_config("[1, 2]");
+  testing::expect_error([&] { train(make_flags({"--out", out.string(), "--resume", "--steps", "4"})); }, path,
+                        "recorded flags");
+}
+
 TEST(VaeTrain, ResumeDropsMetricsWrittenAfterTheLastCheckpoint) {
   const fs::path out = temp_dir("killed");
   train(make_flags(tiny(out, 3)));  // checkpoint at step 3
@@ -116,10 +160,73 @@ TEST(VaeTrain, ResumeDropsMetricsWrittenAfterTheLastCheckpoint) {
   EXPECT_EQ(logged_steps(out / "metrics.jsonl"), (std::vector<int64_t>{1, 2, 3, 4, 5, 6}));
 }
 
+// A learning rate given with --resume is used from the resumed step on and recorded; the optimizer state
+// used to bring back the old one while the checkpoint's flags claimed the new one.
+TEST(VaeTrain, ResumeAppliesAndRecordsANewLearningRate) {
+  const fs::path out = temp_dir("new_lr");
+  train(make_flags(tiny(out, 4)));
+  EXPECT_DOUBLE_EQ(saved_lr(checkpoint_in(out)), 1e-3);
+  train(make_flags({"--out", out.string(), "--resume", "--steps", "6", "--lr", "0.0005"}));
+  Checkpoint c = checkpoint_in(out);
+  EXPECT_DOUBLE_EQ(saved_lr(c), 5e-4);
+  EXPECT_DOUBLE_EQ(c.config.at("lr").get<double>(), 5e-4);
+  // A later resume without --lr continues with the recorded one.
+  train(make_flags({"--out", out.string(), "--resume", "--steps", "8"}));
+  c = checkpoint_in(out);
+  EXPECT_EQ(c.position.step, 8);
+  EXPECT_DOUBLE_EQ(saved_lr(c), 5e-4);
+}
+
+// --steps given when resuming a run trained by --epochs sets where it ends (it used to be ignored).
+TEST(VaeTrain, StepsExtendsARunTrainedByEpochs) {
+  const fs::path out = temp_dir("epochs");
+  std::vector<std::string> args = tiny_model(out);
+  args.insert(args.end(), {"--epochs", "1"});
+  train(make_flags(args));
+  EXPECT_EQ(checkpoint_in(out).position.step, 6);
+  train(make_flags({"--out", out.string(), "--resume", "--steps", "9"}));
+  const Checkpoint c = checkpoint_in(out);
+  EXPECT_EQ(c.position.step, 9);
+  EXPECT_EQ(c.position.epoch, 1);
+  EXPECT_EQ(c.position.batch, 3);
+  EXPECT_EQ(c.config.at("epochs").get<int64_t>(), 0);
+  EXPECT_EQ(c.config.at("steps").get<int64_t>(), 9);
+  testing::expect_error([&] { train(make_flags({"--out", out.string(), "--resume", "--steps", "9"})); },
+                        "is at step 9 and this run ends at step 9", "pass a larger --steps");
+  args.insert(args.end(), {"--steps", "4", "--overwrite"});
+  testing::expect_error([&] { train(make_flags(args)); }, "give --steps or --epochs, not both");
+}
+
+// Evaluations run every --eval-every steps and after the last, each a metrics line at its step, and draw
+// their noise from a generator of their own: a run that evaluates often trains exactly as one that does not.
+TEST(VaeTrain, EvaluationsRunOnScheduleAndLeaveTrainingUnchanged) {
+  const fs::path often = temp_dir("eval_often"), never = temp_dir("eval_never");
+  std::vector<std::string> args = tiny(often, 7);
+  args.insert(args.end(), {"--eval-every", "3"});
+  train(make_flags(args));
+  args = tiny(never, 7);
+  args.insert(args.end(), {"--eval-every", "0"});
+  train(make_flags(args));
+  const auto evaluated_steps = [](const fs::path& path) {
+    std::ifstream in(path);
+    std::vector<int64_t> steps;
+    for (std::string line; std::getline(in, line);) {
+      const Json j = json::parse(line, path.string());
+      if (j.contains("test_negative_elbo")) steps.push_back(j.at("step").get<int64_t>());
+    }
+    return steps;
+  };
+  EXPECT_EQ(evaluated_steps(often / "metrics.jsonl"), (std::vector<int64_t>{3, 6, 7}));
+  EXPECT_EQ(evaluated_steps(never / "metrics.jsonl"), (std::vector<int64_t>{7}));
+  const Checkpoint a = checkpoint_in(often), b = checkpoint_in(never);
+  EXPECT_EQ(a.position.rng.offset, b.position.rng.offset);
+  expect_same_weights(a, b);
+}
+
 TEST(VaeTrain, ImportanceWeightedBoundIsTighterThanTheElbo) {
   const fs::path out = temp_dir("iwae");
   train(make_flags(tiny(out, 12)));
-  Flags flags = make_flags({"--out", out.string(), "--test-limit", "64", "--iwae-k", "32"});
+  Flags flags = parse_command("eval", {"--out", out.string(), "--test-limit", "64", "--iwae-k", "32"});
   const Evaluation e = evaluate_checkpoint(flags);
   EXPECT_EQ(e.images, 64);
   EXPECT_NEAR(e.negative_elbo, e.reconstruction + e.kl, 1e-3 * std::abs(e.negative_elbo));
@@ -132,7 +239,7 @@ TEST(VaeTrain, GaussianDecoderLearnsItsScale) {
   std::vector<std::string> args = tiny(out, 12);
   args.insert(args.end(), {"--likelihood", "gaussian", "--architecture", "mlp"});
   train(make_flags(args));
-  const Checkpoint c = load_checkpoint((out / "checkpoint.safetensors").string(), "vae-mlp-gaussian");
+  const Checkpoint c = checkpoint_in(out, "vae-mlp-gaussian");
   bool found = false;
   for (const auto& [name, t] : c.model) {
     if (name != "log_gamma") continue;
@@ -141,23 +248,6 @@ TEST(VaeTrain, GaussianDecoderLearnsItsScale) {
     EXPECT_LT(t.item<float>(), 0.0f);
   }
   EXPECT_TRUE(found) << "no log_gamma parameter in the checkpoint";
-}
-
-// The threshold comes from the PyTorch twin trained from the same initial weights on the same batches with the
-// same noise (Debian's torch 1.13, 2026-11-21):
-//   ./build/bin/vae train --steps 150 --batch-size 64 --train-limit 2048 --test-limit 1000 --seed 3 --out /tmp/t
-//   /usr/bin/python3 bench/reference/vae_torch.py --init /tmp/t/init.safetensors --steps 150 --batch-size 64
-//       --train-limit 2048 --test-limit 1000 --seed 3
-// which reached 297.28 nats; the issue asks trifecta to be within 1 nat of its twin.
-constexpr double kTwinTestNegativeElbo = 297.28;
-
-TEST(VaeTrain, SubsetTrainingReachesThePyTorchTwinsElbo) {
-  const fs::path out = temp_dir("subset");
-  const double nelbo = train(make_flags({"--out", out.string(), "--steps", "150", "--batch-size", "64",
-                                         "--train-limit", "2048", "--test-limit", "1000", "--seed", "3",
-                                         "--checkpoint-every", "0"}));
-  EXPECT_LT(nelbo, kTwinTestNegativeElbo + 1.0);
-  EXPECT_GT(nelbo, 200.0) << "implausibly low for 150 steps: is the likelihood summed over pixels?";
 }
 
 }  // namespace
