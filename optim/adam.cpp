@@ -20,15 +20,15 @@ Adam::Adam(std::string type_name, bool decoupled_weight_decay, std::vector<Param
     : Optimizer(std::move(type_name), std::move(groups), options.lr, options.weight_decay),
       decoupled_weight_decay_(decoupled_weight_decay),
       options_(options) {
-  check_adam_args(args_for(options.lr, options.weight_decay, 1), who());
+  check_adam_args(args_for(options, options.lr, options.weight_decay, 1), who());
 }
 
-AdamStepArgs Adam::args_for(double lr, double weight_decay, int64_t step) const {
+AdamStepArgs Adam::args_for(const AdamOptions& options, double lr, double weight_decay, int64_t step) const {
   AdamStepArgs args;
   args.lr = lr;
-  args.beta1 = options_.beta1;
-  args.beta2 = options_.beta2;
-  args.eps = options_.eps;
+  args.beta1 = options.beta1;
+  args.beta2 = options.beta2;
+  args.eps = options.eps;
   args.weight_decay = weight_decay;
   args.decoupled_weight_decay = decoupled_weight_decay_;
   args.step = step;
@@ -52,22 +52,32 @@ std::vector<std::pair<std::string, double>> Adam::hyperparameters() const {
           {"amsgrad", options_.amsgrad ? 1.0 : 0.0}};
 }
 
+AdamOptions Adam::with_saved(const std::map<std::string, double>& saved) const {
+  AdamOptions options = options_;
+  options.beta1 = saved.at("beta1");
+  options.beta2 = saved.at("beta2");
+  options.eps = saved.at("eps");
+  return options;
+}
+
 void Adam::check_compatible(const std::map<std::string, double>& saved) const {
+  check_saved_flag(saved, "amsgrad");
   TRIFECTA_CHECK((saved.at("amsgrad") != 0.0) == options_.amsgrad, type_name() + ".load_state_dict",
                  "the state was saved with amsgrad = ", saved.at("amsgrad"), " but this ", type_name(),
                  " has amsgrad = ", options_.amsgrad, " (AMSGrad keeps a max_exp_avg_sq per parameter)");
 }
 
-void Adam::restore_hyperparameters(const std::map<std::string, double>& saved) {
-  options_.beta1 = saved.at("beta1");
-  options_.beta2 = saved.at("beta2");
-  options_.eps = saved.at("eps");
+void Adam::check_hyperparameters(const std::map<std::string, double>& saved, double lr, double weight_decay,
+                                 const std::string& who) const {
+  check_adam_args(args_for(with_saved(saved), lr, weight_decay, 1), who);
 }
+
+void Adam::restore_hyperparameters(const std::map<std::string, double>& saved) { options_ = with_saved(saved); }
 
 void Adam::update(const Tensor& param, const Tensor& grad, const std::vector<Tensor>& state, int64_t step,
                   const ParamGroup& group) {
   adam_step_(param, grad, state[0], state[1], options_.amsgrad ? state[2] : Tensor(),
-             args_for(group.lr, group.weight_decay, step));
+             args_for(options_, group.lr, group.weight_decay, step));
 }
 
 }  // namespace trifecta::optim

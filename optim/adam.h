@@ -41,13 +41,17 @@ class Adam : public Optimizer {
   std::vector<std::string> state_names() const override;
   std::vector<std::pair<std::string, double>> hyperparameters() const override;
   void check_compatible(const std::map<std::string, double>& saved) const override;
+  void check_hyperparameters(const std::map<std::string, double>& saved, double lr, double weight_decay,
+                             const std::string& who) const override;
   void restore_hyperparameters(const std::map<std::string, double>& saved) override;
   void update(const Tensor& param, const Tensor& grad, const std::vector<Tensor>& state, int64_t step,
               const ParamGroup& group) override;
 
  private:
-  // The fused step's arguments for a group's lr and weight decay at a parameter's step.
-  AdamStepArgs args_for(double lr, double weight_decay, int64_t step) const;
+  // The fused step's arguments under options, for a group's lr and weight decay at a parameter's step.
+  AdamStepArgs args_for(const AdamOptions& options, double lr, double weight_decay, int64_t step) const;
+  // These options with the saved hyperparameters in place.
+  AdamOptions with_saved(const std::map<std::string, double>& saved) const;
 
   bool decoupled_weight_decay_;
   AdamOptions options_;  // lr and weight_decay here are the defaults of groups that set none

@@ -44,22 +44,26 @@ bool non_negative(double value) { return std::isfinite(value) && value >= 0.0; }
 
 }  // namespace
 
+// The checks and messages of torch.optim.SGD and Adam, except that NaN and infinite values are refused too
+// (PyTorch lets an infinite learning rate through) and SGD's dampening must be finite.
 void check_sgd_args(const SgdStepArgs& args, const std::string& who) {
-  TRIFECTA_CHECK(non_negative(args.lr), who, "invalid learning rate ", args.lr);
-  TRIFECTA_CHECK(non_negative(args.momentum), who, "invalid momentum ", args.momentum);
-  TRIFECTA_CHECK(std::isfinite(args.dampening), who, "invalid dampening ", args.dampening);
-  TRIFECTA_CHECK(non_negative(args.weight_decay), who, "invalid weight decay ", args.weight_decay);
+  TRIFECTA_CHECK(non_negative(args.lr), who, "Invalid learning rate: ", args.lr);
+  TRIFECTA_CHECK(non_negative(args.momentum), who, "Invalid momentum value: ", args.momentum);
+  TRIFECTA_CHECK(std::isfinite(args.dampening), who, "Invalid dampening value: ", args.dampening);
+  TRIFECTA_CHECK(non_negative(args.weight_decay), who, "Invalid weight_decay value: ", args.weight_decay);
   TRIFECTA_CHECK(!args.nesterov || (args.momentum > 0.0 && args.dampening == 0.0), who,
-                 "Nesterov momentum needs momentum > 0 and dampening 0 (got momentum ", args.momentum, ", dampening ",
-                 args.dampening, ")");
+                 "Nesterov momentum requires a momentum and zero dampening (got momentum ", args.momentum,
+                 ", dampening ", args.dampening, ")");
 }
 
 void check_adam_args(const AdamStepArgs& args, const std::string& who) {
-  TRIFECTA_CHECK(non_negative(args.lr), who, "invalid learning rate ", args.lr);
-  TRIFECTA_CHECK(args.beta1 >= 0.0 && args.beta1 < 1.0, who, "beta1 must lie in [0, 1), got ", args.beta1);
-  TRIFECTA_CHECK(args.beta2 >= 0.0 && args.beta2 < 1.0, who, "beta2 must lie in [0, 1), got ", args.beta2);
-  TRIFECTA_CHECK(non_negative(args.eps), who, "invalid eps ", args.eps);
-  TRIFECTA_CHECK(non_negative(args.weight_decay), who, "invalid weight decay ", args.weight_decay);
+  TRIFECTA_CHECK(non_negative(args.lr), who, "Invalid learning rate: ", args.lr);
+  TRIFECTA_CHECK(non_negative(args.eps), who, "Invalid epsilon value: ", args.eps);
+  TRIFECTA_CHECK(args.beta1 >= 0.0 && args.beta1 < 1.0, who, "Invalid beta parameter at index 0: ", args.beta1,
+                 " (beta1 must lie in [0, 1))");
+  TRIFECTA_CHECK(args.beta2 >= 0.0 && args.beta2 < 1.0, who, "Invalid beta parameter at index 1: ", args.beta2,
+                 " (beta2 must lie in [0, 1))");
+  TRIFECTA_CHECK(non_negative(args.weight_decay), who, "Invalid weight_decay value: ", args.weight_decay);
   TRIFECTA_CHECK(args.step >= 1, who, "the step count starts at 1, got ", args.step);
 }
 

@@ -21,9 +21,11 @@ void sgd_step_(const Tensor& param, const Tensor& grad, const Tensor& momentum_b
 void adam_step_(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
                 const Tensor& max_exp_avg_sq, const AdamStepArgs& args);
 
-// Throw, naming `who`, when hyperparameters make no sensible update: a negative or non-finite learning rate,
-// weight decay, momentum or eps, Nesterov without plain momentum, a beta outside [0, 1). The steps above
-// check their arguments with these; the optimizers also do at construction, so a bad setting fails early.
+// Throw, naming `who`, when hyperparameters make no sensible update: a negative or non-finite (NaN included)
+// learning rate, weight decay, momentum or eps, a non-finite dampening, Nesterov without plain momentum, a
+// beta outside [0, 1). The messages are PyTorch's ("Invalid learning rate: -1"). The steps above check their
+// arguments with these; the optimizers also do at construction and on loading a state, so a bad setting
+// fails early.
 void check_sgd_args(const SgdStepArgs& args, const std::string& who);
 void check_adam_args(const AdamStepArgs& args, const std::string& who);
 

@@ -13,6 +13,9 @@ namespace trifecta::optim {
 namespace {
 
 constexpr int64_t kStateFormatVersion = 1;
+// The most steps a loaded state may count: far beyond any run, and small enough that counting on can never
+// overflow an int64 (and exact in the double that Adam's bias correction raises betas to).
+constexpr int64_t kMaxStepCount = int64_t{1} << 53;
 
 Tensor int64_scalar(int64_t value) { return from_vector<int64_t>({value}, Shape{}); }
 Tensor float64_scalar(double value) { return from_vector<double>({value}, Shape{}); }
@@ -101,10 +104,10 @@ Optimizer::Optimizer(std::string type_name, std::vector<ParamGroupOptions> group
     group.lr = options.lr.value_or(default_lr);
     group.weight_decay = options.weight_decay.value_or(default_weight_decay);
     group.initial_lr = group.lr;
-    TRIFECTA_CHECK(std::isfinite(group.lr) && group.lr >= 0.0, type_name_, "invalid learning rate ", group.lr,
+    TRIFECTA_CHECK(std::isfinite(group.lr) && group.lr >= 0.0, type_name_, "Invalid learning rate: ", group.lr,
                    " in parameter group ", groups_.size());
     TRIFECTA_CHECK(std::isfinite(group.weight_decay) && group.weight_decay >= 0.0, type_name_,
-                   "invalid weight decay ", group.weight_decay, " in parameter group ", groups_.size());
+                   "Invalid weight_decay value: ", group.weight_decay, " in parameter group ", groups_.size());
     for (const auto& [name, param] : options.params) {
       TRIFECTA_CHECK(param.defined() && is_floating(param.dtype()), type_name_, "parameter ", slots_.size(),
                      " ('", name, "') must be a defined floating tensor");
@@ -123,8 +126,14 @@ Optimizer::Optimizer(std::string type_name, std::vector<ParamGroupOptions> group
 }
 
 void Optimizer::set_lr(double lr) {
-  TRIFECTA_CHECK(std::isfinite(lr) && lr >= 0.0, type_name_, "invalid learning rate ", lr);
+  TRIFECTA_CHECK(std::isfinite(lr) && lr >= 0.0, type_name_, "Invalid learning rate: ", lr);
   for (ParamGroup& group : groups_) group.lr = lr;
+}
+
+void Optimizer::check_saved_flag(const std::map<std::string, double>& saved, const std::string& name) const {
+  const double flag = saved.at(name);
+  TRIFECTA_CHECK(flag == 0.0 || flag == 1.0, type_name_ + ".load_state_dict", "'hyper.", name,
+                 "' must be 0 or 1, got ", flag);
 }
 
 Tensor Optimizer::state(size_t i, const std::string& name) const {
@@ -214,6 +223,7 @@ void Optimizer::load_state_dict(const NamedTensors& state) {
   for (const auto& [name, value] : hyperparameters()) hyper[name] = saved.take_number("hyper." + name);
   check_compatible(hyper);
   const int64_t step_count = saved.take_count("step");
+  TRIFECTA_CHECK(step_count <= kMaxStepCount, where, "'step' is ", step_count, ", more steps than a run takes (at most 2^53)");
 
   // The grouping must be the same: group count, then each group's parameter indices.
   size_t saved_groups = 0;
@@ -236,6 +246,12 @@ void Optimizer::load_state_dict(const NamedTensors& state) {
     groups[g].lr = saved.take_number(prefix + "lr");
     groups[g].weight_decay = saved.take_number(prefix + "weight_decay");
     groups[g].initial_lr = saved.take_number(prefix + "initial_lr");
+    // The checks of construction, before anything is copied: a NaN here would reach every parameter at the
+    // next step.
+    const std::string group_where = where + " (parameter group " + std::to_string(g) + " of the state)";
+    check_hyperparameters(hyper, groups[g].lr, groups[g].weight_decay, group_where);
+    TRIFECTA_CHECK(std::isfinite(groups[g].initial_lr) && groups[g].initial_lr >= 0.0, group_where,
+                   "Invalid initial learning rate: ", groups[g].initial_lr);
   }
 
   // Per-parameter state, copied onto each parameter's device and dtype.
@@ -248,6 +264,10 @@ void Optimizer::load_state_dict(const NamedTensors& state) {
     const std::string prefix = "state." + slot.key + ".";
     if (!saved.has(prefix + "step")) continue;
     steps[i] = saved.take_count(prefix + "step");
+    // Each step() updates a parameter at most once, and its state exists only after its first update.
+    TRIFECTA_CHECK(steps[i] >= 1, where, "'", prefix, "step' is 0, but a parameter has state only after an update");
+    TRIFECTA_CHECK(steps[i] <= step_count, where, "'", prefix, "step' is ", steps[i], " but the optimizer took ",
+                   step_count, " steps");
     for (const std::string& name : names) {
       TRIFECTA_CHECK(saved.has(prefix + name), where, "the state has '", prefix, "step' but no '", prefix, name, "'");
       const Tensor& value = saved.take(prefix + name);

@@ -92,9 +92,15 @@ class Optimizer {
   // Optimizer-wide hyperparameters as numbers (flags as 0 and 1), for the state dict.
   virtual std::vector<std::pair<std::string, double>> hyperparameters() const = 0;
   // Throws when saved hyperparameters would change what state this optimizer keeps (momentum on or off,
-  // AMSGrad); called before anything is loaded.
+  // AMSGrad), or a saved flag is not 0 or 1; called before anything is loaded.
   virtual void check_compatible(const std::map<std::string, double>& saved) const = 0;
-  // Adopts saved hyperparameters (every name of hyperparameters() is present); must not throw.
+  // Throws, naming `who`, when the saved hyperparameters with one saved group's learning rate and weight
+  // decay fail the checks the constructor applies (a NaN beta, a negative momentum, ...); called for every
+  // group before anything is loaded.
+  virtual void check_hyperparameters(const std::map<std::string, double>& saved, double lr, double weight_decay,
+                                     const std::string& who) const = 0;
+  // Adopts saved hyperparameters (every name of hyperparameters() is present, and they passed the checks
+  // above); must not throw.
   virtual void restore_hyperparameters(const std::map<std::string, double>& saved) = 0;
   // Updates one parameter: step counts its updates, this one included (the first is 1).
   virtual void update(const Tensor& param, const Tensor& grad, const std::vector<Tensor>& state, int64_t step,
@@ -102,6 +108,8 @@ class Optimizer {
 
   // "SGD: " prefixes for errors from subclasses.
   const char* who() const { return type_name_.c_str(); }
+  // Throws unless the saved flag hyper.<name> is 0 or 1.
+  void check_saved_flag(const std::map<std::string, double>& saved, const std::string& name) const;
 
  private:
   struct Slot {

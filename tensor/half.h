@@ -103,13 +103,35 @@ template <> struct compute_type<bfloat16> { using type = float; };
 template <> struct compute_type<float16> { using type = float; };
 template <class T> using compute_t = typename compute_type<T>::type;
 
-// Conversion between any two element types, through float for the 16-bit ones.
+// Floating point to a signed integer, one rule on every device: truncation toward zero when the result fits,
+// else (NaN, the infinities, values out of range) the integer type's minimum.
+//
+// Why a rule: C++ leaves the plain cast undefined when the truncated value does not fit, and the hardware
+// disagrees. x86's cvttss2si/cvttsd2si return the "integer indefinite" value 0x80...0, the minimum, which is
+// what PyTorch gives on the CPU (torch.tensor(nan).to(torch.int32) is -2147483648); CUDA's cvt.rzi saturates
+// (+inf to the maximum) and turns NaN into 0; and a compiler folding a constant may do either. The rule keeps
+// x86's answer and makes CUDA give it too.
+//
+// The test: v fits an n-bit integer when -2^(n-1) <= v < 2^(n-1). Both bounds are powers of two, exact in
+// every floating type, and NaN fails both comparisons. Values in (-2^(n-1) - 1, -2^(n-1)) would truncate into
+// range but fail the test; their truncation is the minimum, which the rule returns anyway.
+template <class Int, class Float>
+TRIFECTA_HD inline Int float_to_integer(Float v) {
+  static_assert(std::is_signed_v<Int>, "float_to_integer: unsigned integers need a rule of their own");
+  constexpr Float limit = static_cast<Float>(uint64_t{1} << (8 * sizeof(Int) - 1));  // 2^(n-1)
+  return v >= -limit && v < limit ? static_cast<Int>(v) : static_cast<Int>(-limit);
+}
+
+// Conversion between any two element types, through float for the 16-bit ones. Floating to integer follows
+// float_to_integer's rule; floating to bool is v != 0 (NaN is true), as in PyTorch.
 template <class To, class From>
 TRIFECTA_HD inline To convert(From v) {
   if constexpr (std::is_same_v<From, bfloat16> || std::is_same_v<From, float16>) {
     return convert<To>(static_cast<float>(v));
   } else if constexpr (std::is_same_v<To, bfloat16> || std::is_same_v<To, float16>) {
     return To(static_cast<float>(v));
+  } else if constexpr (std::is_floating_point_v<From> && std::is_integral_v<To> && !std::is_same_v<To, bool>) {
+    return float_to_integer<To>(v);
   } else {
     return static_cast<To>(v);
   }

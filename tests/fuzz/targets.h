@@ -50,7 +50,9 @@ inline void load_safetensors_file(const std::string& path) {
 }
 
 // A checkpoint as `vae train --resume` uses one: the file, then the model's and the optimizer's state loaded
-// into a (small) model and its Adam, whose checks see whatever the file claims.
+// into a (small) model and its Adam, whose checks see whatever the file claims. What loads must train on:
+// a step may not fail on hyperparameters or counts the load let through (a NaN beta, a beta of 2, a step
+// count about to overflow).
 inline void load_checkpoint_file(const std::string& path) {
   const Checkpoint c = load_checkpoint(path, "fuzz-linear");
   for (const auto& [name, t] : c.model) check_tensor(name, t);
@@ -60,6 +62,12 @@ inline void load_checkpoint_file(const std::string& path) {
   optim::Adam adam(model.named_parameters());
   model.load_state_dict(c.model);
   adam.load_state_dict(c.optimizer);
+  for (const Tensor& p : model.parameters()) p.set_grad(ones_like(p));
+  try {
+    adam.step();
+  } catch (const Error& e) {
+    throw Inconsistent(std::string("the loaded optimizer cannot step: ") + e.what());
+  }
 }
 
 // IDX: the items read match the header, with and without a limit.

@@ -2,6 +2,7 @@
 #include "tests/harness/op_spec.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 namespace trifecta::testing {
@@ -55,7 +56,7 @@ Tensor apply_layout(const Tensor& base, const InputSpec& spec) {
 
 bool takes_gradient(const InputSpec& spec) {
   return spec.differentiable && spec.domain != Domain::Index && spec.domain != Domain::Bool &&
-         spec.domain != Domain::Nonfinite;
+         spec.domain != Domain::Nonfinite && spec.domain != Domain::Extreme;
 }
 
 CaseInputs make_inputs(const OpCase& c, DType dtype, Device device, uint64_t seed, bool requires_grad) {
@@ -76,8 +77,11 @@ CaseInputs make_inputs(const OpCase& c, DType dtype, Device device, uint64_t see
       case Domain::SmallInt:
         host = sub(uniform(shape, 0.0, 5.0, DType::Float64, &generator).to(DType::Int64).to(DType::Float64), 2.0);
         break;
-      case Domain::Nonfinite: {
+      case Domain::Nonfinite:
+      case Domain::Extreme: {
         std::vector<double> values = randn(shape, DType::Float64, &generator).to_vector<double>();
+        if (spec.domain == Domain::Extreme)
+          for (size_t i = 0; i < values.size(); ++i) values[i] *= std::pow(10.0, 3.0 * static_cast<double>(i % 8));
         const double specials[] = {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity(),
                                    -std::numeric_limits<double>::infinity()};
         for (size_t i = 3; i < values.size(); i += 5) values[i] = specials[(i / 5) % 3];

@@ -27,6 +27,7 @@ enum class Domain {
   Wide,      // N(0, 9): exercises overflow paths (softplus threshold, sigmoid tails)
   SmallInt,  // integers in [-2, 2] stored as floats: makes ties (max, comparisons)
   Nonfinite, // N(0, 1) with some NaN, +Inf and -Inf mixed in
+  Extreme,   // Nonfinite's values, most scaled by 10^3 ... 10^21: past every integer type's range (conversions)
   Index,     // int64 uniform in [0, index_bound)
   Bool,      // bool, true with probability 1/2
 };

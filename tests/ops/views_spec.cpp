@@ -4,6 +4,7 @@
 // view's backward maps gradients back through the inverse stride arithmetic. Stride and storage sharing
 // themselves are checked in tests/unit/tensor_test.cpp.
 #include <algorithm>
+#include <cmath>
 
 #include "tests/harness/op_spec.h"
 
@@ -183,10 +184,27 @@ TRIFECTA_OP_SPEC({
     .needs_cuda = true,
 });
 
-// ---- copy: params {0 = clone, 1 = to(float64), 2 = contiguous()} ----
+// ---- copy: params {0 = clone, 1 = to(float64), 2 = contiguous(), 3 = to(int32), 4 = to(int64), 5 = to(bool)} ----
 // to(float64) widens float32, bfloat16 and float16 exactly (and is the identity for float64). Narrowing
 // float64 -> float32 cannot be gradchecked by finite differences (the rounding is a step function at the
-// gradcheck's step size); tests/unit/tensor_test.cpp and autograd_test.cpp cover it.
+// gradcheck's step size); tests/unit/tensor_test.cpp and autograd_test.cpp cover it. The integer targets
+// take Domain::Extreme inputs (NaN, infinities, values far past int64): the rule of tensor/half.h, which
+// CUDA must follow too (its conversion instructions alone would saturate, and turn NaN into 0).
+
+// Float to an integer of `bits` bits: truncation when it fits, else the type's minimum.
+double to_integer_ref(double x, int bits) {
+  const double limit = std::ldexp(1.0, bits - 1), truncated = std::trunc(x);
+  return truncated >= -limit && truncated < limit ? truncated : -limit;
+}
+
+Ref converted_ref(const Ref& x, int target) {
+  switch (target) {
+    case 3: return map_ref(x, [](double v) { return to_integer_ref(v, 32); });
+    case 4: return map_ref(x, [](double v) { return to_integer_ref(v, 64); });
+    case 5: return map_ref(x, [](double v) { return v != 0 ? 1.0 : 0.0; });  // NaN != 0: true
+    default: return x;
+  }
+}
 
 TRIFECTA_OP_SPEC({
     .op = OpId::copy,
@@ -197,15 +215,25 @@ TRIFECTA_OP_SPEC({
               {"to_float64", {{{3, 4}}}, {1}},
               {"to_float64_transposed", {{{3, 5}, Domain::Normal, Layout::Transposed}}, {1}},
               {"contiguous_transposed", {{{4, 5}, Domain::Normal, Layout::Transposed}}, {2}},
-              {"contiguous_already", {{{4, 5}}}, {2}}},
+              {"contiguous_already", {{{4, 5}}}, {2}},
+              {"to_int32_extreme", {{{5, 7}, Domain::Extreme}}, {3}},
+              {"to_int32_extreme_transposed", {{{19, 21}, Domain::Extreme, Layout::Transposed}}, {3}},
+              {"to_int64_extreme", {{{5, 7}, Domain::Extreme}}, {4}},
+              {"to_int64_extreme_transposed", {{{19, 21}, Domain::Extreme, Layout::Transposed}}, {4}},
+              {"to_bool_extreme_strided", {{{3, 9}, Domain::Extreme, Layout::Strided}}, {5}}},
     .run = [](const TensorList& in, const OpCase& c) {
       switch (static_cast<int>(c.params[0])) {
         case 0: return TensorList{in[0].clone()};
         case 1: return TensorList{in[0].to(DType::Float64)};
-        default: return TensorList{in[0].contiguous()};
+        case 2: return TensorList{in[0].contiguous()};
+        case 3: return TensorList{in[0].to(DType::Int32)};
+        case 4: return TensorList{in[0].to(DType::Int64)};
+        default: return TensorList{in[0].to(DType::Bool)};
       }
     },
-    .reference = [](const std::vector<Ref>& in, const OpCase&) { return std::vector<Ref>{in[0]}; },
+    .reference = [](const std::vector<Ref>& in, const OpCase& c) {
+      return std::vector<Ref>{converted_ref(in[0], static_cast<int>(c.params[0]))};
+    },
     .dtypes = kAllFloating,
 });
 

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <utility>
 
 #include "tensor/half.h"
 
@@ -223,6 +224,63 @@ TEST(Convert, GoesThroughFloatForSixteenBitTypes) {
   EXPECT_EQ(convert<float16>(bfloat16(1.5f)).bits, 0x3e00);
   EXPECT_TRUE(convert<bool>(float16(0.5f)));
   EXPECT_FALSE(convert<bool>(bfloat16(-0.0f)));
+}
+
+// Float to integer, the rule of tensor/half.h: in range, truncation toward zero; NaN, the infinities and
+// values whose truncation does not fit give the integer type's minimum. The expected values are what Debian's
+// PyTorch 1.13 gives on x86 (tensor.to(torch.int32 / torch.int64)) for the same source values; UBSan's
+// float-cast-overflow check fails this test wherever the conversion is a plain cast.
+template <class Source>
+void expect_float_to_integer_rule() {
+  SCOPED_TRACE(sizeof(Source));
+  const auto from = [](double v) { return convert<Source>(v); };
+  constexpr int32_t min32 = std::numeric_limits<int32_t>::min();
+  constexpr int64_t min64 = std::numeric_limits<int64_t>::min();
+  const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+  for (double v : {nan, inf, -inf, 1e30, -1e30}) {
+    EXPECT_EQ(convert<int32_t>(from(v)), min32) << v;
+    EXPECT_EQ(convert<int64_t>(from(v)), min64) << v;
+    EXPECT_TRUE(convert<bool>(from(v))) << v;
+  }
+  const std::pair<double, int64_t> in_range[] = {{2.75, 2}, {-2.75, -2}, {0.5, 0}, {-0.5, 0}, {-0.0, 0}, {384, 384}};
+  for (const auto& [v, truncated] : in_range) {
+    EXPECT_EQ(convert<int32_t>(from(v)), truncated) << v;
+    EXPECT_EQ(convert<int64_t>(from(v)), truncated) << v;
+    EXPECT_EQ(convert<bool>(from(v)), v != 0) << v;
+  }
+}
+
+TEST(Convert, FloatToIntegerTruncatesInRangeAndGivesTheMinimumOutside) {
+  expect_float_to_integer_rule<float>();
+  expect_float_to_integer_rule<double>();
+  expect_float_to_integer_rule<float16>();
+  expect_float_to_integer_rule<bfloat16>();
+  constexpr int32_t min32 = std::numeric_limits<int32_t>::min();
+  constexpr int64_t min64 = std::numeric_limits<int64_t>::min();
+  // The edges of int32 from double: the truncation decides, so -2^31 - 0.5 still fits.
+  EXPECT_EQ(convert<int32_t>(2147483647.0), 2147483647);
+  EXPECT_EQ(convert<int32_t>(2147483647.9), 2147483647);
+  EXPECT_EQ(convert<int32_t>(2147483648.0), min32);
+  EXPECT_EQ(convert<int32_t>(-2147483648.0), min32);
+  EXPECT_EQ(convert<int32_t>(-2147483648.5), min32);
+  EXPECT_EQ(convert<int32_t>(-2147483649.0), min32);
+  EXPECT_EQ(convert<int64_t>(-2147483649.0), -2147483649);
+  EXPECT_EQ(convert<int64_t>(3e9), 3000000000);
+  // From float: the largest float below 2^31 fits int32, 2^31 does not.
+  EXPECT_EQ(convert<int32_t>(2147483520.0f), 2147483520);
+  EXPECT_EQ(convert<int32_t>(2147483648.0f), min32);
+  EXPECT_EQ(convert<int64_t>(2147483648.0f), 2147483648);
+  // The edges of int64: the largest double below 2^63 fits, 2^63 does not.
+  EXPECT_EQ(convert<int64_t>(9223372036854774784.0), 9223372036854774784);
+  EXPECT_EQ(convert<int64_t>(9223372036854775808.0), min64);
+  EXPECT_EQ(convert<int64_t>(-9223372036854775808.0), min64);
+  EXPECT_EQ(convert<int64_t>(9223371487098961920.0f), 9223371487098961920);
+  EXPECT_EQ(convert<int64_t>(-1e19), min64);
+  // 16-bit sources: float16's largest finite value fits; bfloat16 rounds 3e9 to 3003121664 first.
+  EXPECT_EQ(convert<int32_t>(float16(65504.0f)), 65504);
+  EXPECT_EQ(convert<int64_t>(bfloat16(3e9f)), 3003121664);
+  EXPECT_EQ(convert<int32_t>(bfloat16(3e9f)), min32);
+  EXPECT_EQ(convert<int64_t>(float16(1e5f)), min64);  // float16 overflows to +inf
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <memory>
 
 #include "nn/module.h"
@@ -223,6 +224,82 @@ TEST(Optim, LoadStateDictNamesWhatDoesNotFit) {
   EXPECT_TRUE(adam.state(0, "exp_avg").defined());
 }
 
+// `state` with entry `name` replaced by `value` (a number: 0-dim, of the entry's dtype).
+NamedTensors with_entry(NamedTensors state, const std::string& name, const Tensor& value) {
+  bool found = false;
+  for (auto& [entry, t] : state) {
+    if (entry != name) continue;
+    t = value;
+    found = true;
+  }
+  EXPECT_TRUE(found) << "no entry " << name;
+  return state;
+}
+NamedTensors with_entry(const NamedTensors& state, const std::string& name, double value) {
+  for (const auto& [entry, t] : state)
+    if (entry == name) return with_entry(state, name, full(Shape{}, value, {t.dtype()}));
+  ADD_FAILURE() << "no entry " << name;
+  return state;
+}
+
+// A damaged or crafted checkpoint's hyperparameters pass the checks the constructors apply (with PyTorch's
+// messages), its flags are 0 or 1 and its step counts possible, or nothing is loaded: a NaN beta or learning
+// rate would otherwise turn every parameter into NaN at the next step, and a step count at the int64
+// maximum would overflow at the next increment.
+TEST(Optim, LoadStateDictValidatesHyperparametersAndStepCountsBeforeLoading) {
+  Tensor w = leaf({2, 3}, 1), b = leaf({3}, 2);
+  w.set_grad(ones({2, 3}));
+  b.set_grad(ones({3}));
+  Adam adam(std::vector<Tensor>{w, b}, AdamOptions{.beta1 = 0.8});
+  adam.step();
+  const NamedTensors state = adam.state_dict();
+  const double nan = std::nan(""), inf = INFINITY;
+  EXPECT_ERROR_WITH(adam.load_state_dict(with_entry(state, "hyper.beta1", nan)), "Invalid beta parameter at index 0: nan");
+  EXPECT_ERROR_WITH(adam.load_state_dict(with_entry(state, "hyper.beta1", -0.1)), "Invalid beta parameter at index 0");
+  EXPECT_ERROR_WITH(adam.load_state_dict(with_entry(state, "hyper.beta2", 1.0)), "Invalid beta parameter at index 1: 1");
+  EXPECT_ERROR_WITH(adam.load_state_dict(with_entry(state, "hyper.eps", nan)), "Invalid epsilon value: nan");
+  EXPECT_ERROR_WITH(adam.load_state_dict(with_entry(state, "hyper.eps", -1e-8)), "Invalid epsilon value");
+  EXPECT_ERROR_WITH(adam.load_state_dict(with_entry(state, "hyper.amsgrad", nan)), "'hyper.amsgrad' must be 0 or 1, got nan");
+  EXPECT_ERROR_WITH(adam.load_state_dict(with_entry(state, "hyper.amsgrad", 0.5)), "'hyper.amsgrad' must be 0 or 1");
+  EXPECT_ERROR_WITH(adam.load_state_dict(with_entry(state, "param_groups.0.lr", nan)),
+                    "Adam.load_state_dict (parameter group 0 of the state): Invalid learning rate: nan");
+  EXPECT_ERROR_WITH(adam.load_state_dict(with_entry(state, "param_groups.0.lr", -inf)), "Invalid learning rate: -inf");
+  EXPECT_ERROR_WITH(adam.load_state_dict(with_entry(state, "param_groups.0.weight_decay", nan)),
+                    "Invalid weight_decay value: nan");
+  EXPECT_ERROR_WITH(adam.load_state_dict(with_entry(state, "param_groups.0.initial_lr", inf)),
+                    "Invalid initial learning rate: inf");
+  // Step counts: each parameter's is at least 1 (state exists only after an update) and at most the
+  // optimizer's, and no count is near the int64 maximum.
+  EXPECT_ERROR_WITH(adam.load_state_dict(with_entry(state, "step", from_vector<int64_t>({std::numeric_limits<int64_t>::max()}, Shape{}))), "'step' is 9223372036854775807");
+  EXPECT_ERROR_WITH(adam.load_state_dict(with_entry(state, "state.0.step", 0)), "'state.0.step' is 0");
+  EXPECT_ERROR_WITH(adam.load_state_dict(with_entry(state, "state.1.step", 2)),
+                    "'state.1.step' is 2 but the optimizer took 1 steps");
+  // Nothing changed: the hyperparameters, the step count and the state are the ones before the loads.
+  EXPECT_EQ(adam.options().beta1, 0.8);
+  EXPECT_EQ(adam.options().eps, 1e-8);
+  EXPECT_EQ(adam.lr(), 1e-3);
+  EXPECT_EQ(adam.step_count(), 1);
+  EXPECT_EQ(adam.param_step(0), 1);
+
+  SGD sgd(std::vector<Tensor>{w, b}, SgdOptions{.momentum = 0.9, .nesterov = true});
+  sgd.step();
+  const NamedTensors sgd_state = sgd.state_dict();
+  EXPECT_ERROR_WITH(sgd.load_state_dict(with_entry(sgd_state, "hyper.momentum", nan)), "Invalid momentum value: nan");
+  EXPECT_ERROR_WITH(sgd.load_state_dict(with_entry(sgd_state, "hyper.momentum", -0.9)), "Invalid momentum value: -0.9");
+  EXPECT_ERROR_WITH(sgd.load_state_dict(with_entry(sgd_state, "hyper.dampening", inf)), "Invalid dampening value: inf");
+  EXPECT_ERROR_WITH(sgd.load_state_dict(with_entry(sgd_state, "hyper.dampening", 0.5)),
+                    "Nesterov momentum requires a momentum and zero dampening");
+  EXPECT_ERROR_WITH(sgd.load_state_dict(with_entry(sgd_state, "hyper.nesterov", 2.0)), "'hyper.nesterov' must be 0 or 1");
+  EXPECT_ERROR_WITH(sgd.load_state_dict(with_entry(sgd_state, "param_groups.0.weight_decay", -1.0)),
+                    "Invalid weight_decay value: -1");
+  EXPECT_EQ(sgd.options().momentum, 0.9);
+  EXPECT_EQ(sgd.options().dampening, 0.0);
+  // The unmodified states still load.
+  adam.load_state_dict(state);
+  sgd.load_state_dict(sgd_state);
+  EXPECT_EQ(sgd.step_count(), 1);
+}
+
 TEST(Optim, LoadStateDictRestoresHyperparametersAndLearningRates) {
   Tensor w = leaf({3}, 1);
   w.set_grad(ones({3}));
@@ -248,10 +325,30 @@ TEST(Optim, ConstructorsRejectBadParametersAndHyperparameters) {
   Tensor w = leaf({2}, 1);
   EXPECT_ERROR_WITH(SGD(std::vector<Tensor>{w, w}), "appears twice");
   EXPECT_ERROR_WITH(SGD(std::vector<Tensor>{mul(w, 2.0)}), "is not a leaf tensor");
-  EXPECT_ERROR_WITH(SGD(std::vector<Tensor>{w}, SgdOptions{.lr = -1.0}), "invalid learning rate -1");
-  EXPECT_ERROR_WITH(SGD(std::vector<Tensor>{w}, SgdOptions{.nesterov = true}), "Nesterov momentum needs momentum > 0");
-  EXPECT_ERROR_WITH(Adam(std::vector<Tensor>{w}, AdamOptions{.beta2 = 1.0}), "beta2 must lie in [0, 1)");
-  EXPECT_ERROR_WITH(Adam(std::vector<Tensor>{w}, AdamOptions{.weight_decay = -0.1}), "invalid weight decay");
+  // PyTorch's checks and messages (torch.optim.SGD and Adam), NaN refused everywhere.
+  const double nan = std::nan("");
+  EXPECT_ERROR_WITH(SGD(std::vector<Tensor>{w}, SgdOptions{.lr = -1.0}), "SGD: Invalid learning rate: -1");
+  EXPECT_ERROR_WITH(SGD(std::vector<Tensor>{w}, SgdOptions{.lr = nan}), "SGD: Invalid learning rate: nan");
+  EXPECT_ERROR_WITH(SGD(std::vector<Tensor>{w}, SgdOptions{.momentum = nan}), "Invalid momentum value: nan");
+  EXPECT_ERROR_WITH(SGD(std::vector<Tensor>{w}, SgdOptions{.momentum = -0.5}), "Invalid momentum value: -0.5");
+  EXPECT_ERROR_WITH(SGD(std::vector<Tensor>{w}, SgdOptions{.dampening = nan}), "Invalid dampening value: nan");
+  EXPECT_ERROR_WITH(SGD(std::vector<Tensor>{w}, SgdOptions{.weight_decay = nan}), "Invalid weight_decay value: nan");
+  EXPECT_ERROR_WITH(SGD(std::vector<Tensor>{w}, SgdOptions{.nesterov = true}),
+                    "Nesterov momentum requires a momentum and zero dampening");
+  EXPECT_ERROR_WITH(Adam(std::vector<Tensor>{w}, AdamOptions{.lr = nan}), "Adam: Invalid learning rate: nan");
+  EXPECT_ERROR_WITH(Adam(std::vector<Tensor>{w}, AdamOptions{.beta1 = nan}), "Invalid beta parameter at index 0: nan");
+  EXPECT_ERROR_WITH(Adam(std::vector<Tensor>{w}, AdamOptions{.beta1 = -0.1}), "Invalid beta parameter at index 0: -0.1");
+  EXPECT_ERROR_WITH(Adam(std::vector<Tensor>{w}, AdamOptions{.beta2 = 1.0}), "Invalid beta parameter at index 1: 1");
+  EXPECT_ERROR_WITH(AdamW(std::vector<Tensor>{w}, AdamOptions{.beta2 = nan}), "AdamW: Invalid beta parameter at index 1");
+  EXPECT_ERROR_WITH(Adam(std::vector<Tensor>{w}, AdamOptions{.eps = nan}), "Invalid epsilon value: nan");
+  EXPECT_ERROR_WITH(Adam(std::vector<Tensor>{w}, AdamOptions{.weight_decay = -0.1}), "Invalid weight_decay value: -0.1");
+  EXPECT_ERROR_WITH(Adam(std::vector<Tensor>{w}, AdamOptions{.weight_decay = nan}), "Invalid weight_decay value: nan");
+  EXPECT_ERROR_WITH(Adam(std::vector<optim::ParamGroupOptions>{{optim::unnamed({w}), nan, {}}}),
+                    "Invalid learning rate: nan in parameter group 0");
+  EXPECT_ERROR_WITH(SGD(std::vector<optim::ParamGroupOptions>{{optim::unnamed({w}), {}, -2.0}}),
+                    "Invalid weight_decay value: -2 in parameter group 0");
+  SGD sgd(std::vector<Tensor>{w});
+  EXPECT_ERROR_WITH(sgd.set_lr(nan), "SGD: Invalid learning rate: nan");
   EXPECT_ERROR_WITH(Adam(std::vector<optim::ParamGroupOptions>{}), "needs at least one parameter group");
   EXPECT_ERROR_WITH(Adam(std::vector<Tensor>{zeros({2}, DType::Int64)}), "must be a defined floating tensor");
 }
@@ -341,8 +438,8 @@ TEST(OptimFunctional, RejectsMismatchedOrOverlappingOperands) {
                     "the parameter must be floating");
   const Tensor m = zeros({4}), v = zeros({4});
   EXPECT_ERROR_WITH(optim::adam_step_(p, g, m, v, Tensor(), {.step = 0}), "the step count starts at 1");
-  EXPECT_ERROR_WITH(optim::adam_step_(p, g, m, v, Tensor(), {.beta1 = 1.0}), "adam_step: beta1 must lie in [0, 1)");
-  EXPECT_ERROR_WITH(optim::sgd_step_(p, g, Tensor(), {.lr = std::nan("")}), "sgd_step: invalid learning rate");
+  EXPECT_ERROR_WITH(optim::adam_step_(p, g, m, v, Tensor(), {.beta1 = 1.0}), "adam_step: Invalid beta parameter at index 0: 1");
+  EXPECT_ERROR_WITH(optim::sgd_step_(p, g, Tensor(), {.lr = std::nan("")}), "sgd_step: Invalid learning rate: nan");
   EXPECT_ERROR_WITH(optim::adam_step_(p, g, m, m, Tensor(), {}), "the exp_avg and the exp_avg_sq share memory");
   EXPECT_ERROR_WITH(optim::adam_step_(p, g, m, v, zeros({2, 2}), {}), "the max_exp_avg_sq float32[2, 2] cpu does not match");
   // Disjoint halves of one buffer are fine.

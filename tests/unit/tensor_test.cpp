@@ -237,6 +237,57 @@ TEST(TensorConversions, EveryDtypePairOnSmallValues) {
   EXPECT_EQ(iota({2, 3}).t().to(DType::Int64).to_vector<int64_t>(), (std::vector<int64_t>{0, 3, 1, 4, 2, 5}));
 }
 
+// Floating to integer beyond the integer's range: the rule of tensor/half.h (PyTorch's values on x86), on the
+// elementwise path (contiguous) and the tiled one (a transposed source), from every floating dtype. The
+// source values are NaN, the infinities, values just inside and outside int32 and int64, and fractions.
+const std::vector<double> kConversionEdges = {std::nan(""), INFINITY, -INFINITY, 2147483647.0, 2147483648.0,
+                                              -2147483648.5, -2147483649.0, 3e9, -3e9, 9223372036854774784.0,
+                                              9223372036854775808.0, -1e19, 1e30, 2.75, -2.75, 0.5, -0.0, 65504.0};
+
+// The rule, written from its statement: truncate, and keep the result if the integer type holds it.
+double expected_integer(double x, DType to) {
+  if (to == DType::Bool) return x != 0 ? 1.0 : 0.0;
+  const double limit = to == DType::Int32 ? 2147483648.0 : 9223372036854775808.0;
+  const double truncated = std::trunc(x);
+  return truncated >= -limit && truncated < limit ? truncated : -limit;
+}
+
+// [24, 18]: the edge values in every row, shifted by one per row so tiles see them in every position.
+Tensor conversion_edges(DType dtype) {
+  std::vector<double> v;
+  for (size_t r = 0; r < 24; ++r)
+    for (size_t c = 0; c < kConversionEdges.size(); ++c) v.push_back(kConversionEdges[(r + c) % kConversionEdges.size()]);
+  return from_vector(v, {24, static_cast<int64_t>(kConversionEdges.size())}).to(dtype);
+}
+
+TEST(TensorConversions, FloatToIntegerOutOfRangeNanAndInfinityGiveTheMinimum) {
+  for (DType from : {DType::Float32, DType::Float64, DType::BFloat16, DType::Float16}) {
+    const Tensor source = conversion_edges(from);
+    for (const Tensor& x : {source, source.t()}) {  // elementwise loop, tiled transpose
+      const std::vector<double> held = x.to(DType::Float64).to_vector<double>();
+      for (DType to : {DType::Int32, DType::Int64, DType::Bool}) {
+        SCOPED_TRACE(std::string(dtype_name(from)) + " -> " + dtype_name(to) + (x.is_contiguous() ? "" : ", transposed"));
+        const std::vector<double> got = x.to(to).to_vector<double>();
+        ASSERT_EQ(got.size(), held.size());
+        for (size_t i = 0; i < held.size(); ++i) ASSERT_EQ(got[i], expected_integer(held[i], to)) << "from " << held[i];
+      }
+    }
+  }
+}
+
+TEST(TensorConversions, FloatToIntegerOnCudaMatchesTheCpu) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA device present; the CUDA conversions run on a GPU machine";
+  for (DType from : {DType::Float32, DType::Float64, DType::BFloat16, DType::Float16}) {
+    const Tensor source = conversion_edges(from);
+    for (const Tensor& x : {source, source.t()}) {
+      for (DType to : {DType::Int32, DType::Int64, DType::Bool}) {
+        SCOPED_TRACE(std::string(dtype_name(from)) + " -> " + dtype_name(to) + (x.is_contiguous() ? "" : ", transposed"));
+        EXPECT_EQ(x.to(kCUDA).to(to).to(kCPU).to_vector<double>(), x.to(to).to_vector<double>());
+      }
+    }
+  }
+}
+
 TEST(TensorReadBack, FromVectorToVectorItem) {
   const Tensor a = from_vector(std::vector<float>{1, 2, 3, 4, 5, 6}, {2, 3});
   EXPECT_EQ(a.dtype(), DType::Float32);
