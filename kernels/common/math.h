@@ -1,5 +1,5 @@
 // Scalar math for kernels, callable from host and device with float or double. On the device these map to
-// CUDA's math library (expf, ...); on the host to the C library, except float exp, log, tanh and erf, which
+// CUDA's math library (expf, ...); on the host to the C library, except float exp, log and tanh, which
 // take the vectorizable versions of kernels/common/vector_math.h (within 1.5 ulp of the exact result, the
 // C library's within 0.5 to 2.2), so loops over them run in SIMD. The devices may differ in the last ulp
 // or two, which the CUDA-vs-CPU tolerances allow for.
@@ -38,7 +38,6 @@ TRIFECTA_MATH_UNARY(floor, floorf, floor)
 TRIFECTA_MATH_UNARY_VECTORIZED(exp, expf, exp)
 TRIFECTA_MATH_UNARY_VECTORIZED(log, logf, log)
 TRIFECTA_MATH_UNARY_VECTORIZED(tanh, tanhf, tanh)
-TRIFECTA_MATH_UNARY_VECTORIZED(erf, erff, erf)
 #undef TRIFECTA_MATH_UNARY_VECTORIZED
 
 TRIFECTA_HD inline float pow(float x, float y) { return ::powf(x, y); }
