@@ -44,8 +44,8 @@ struct SumReducer {
   using State = A;
   using Out = T;
   TRIFECTA_HD static State init() { return A(0); }
-  TRIFECTA_HD static State step(State s, A x, int64_t) { return s + x; }
-  TRIFECTA_HD static State combine(State a, State b) { return a + b; }
+  TRIFECTA_HD static State step(State s, A x, int64_t) { return math::wrapping_add(s, x); }  // integers wrap
+  TRIFECTA_HD static State combine(State a, State b) { return math::wrapping_add(a, b); }
   TRIFECTA_HD static A finalize(State s, int64_t, double) { return s; }
 };
 
