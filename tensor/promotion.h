@@ -11,6 +11,8 @@
 #pragma once
 
 #include <concepts>
+#include <cstdint>
+#include <optional>
 
 #include "tensor/tensor.h"
 
@@ -20,7 +22,8 @@ enum class ScalarKind : uint8_t { Bool, Integral, Floating };
 
 // A number given to an op in place of a tensor (x * 0.5, lt(x, 0), clamp(x, 0, 6)). It converts implicitly
 // from any C++ arithmetic type, whose kind it keeps, so mul(int_tensor, 2) stays an integer tensor and
-// mul(int_tensor, 2.0) becomes float32, as in Python. The value is held as a double.
+// mul(int_tensor, 2.0) becomes float32, as in Python. The value is held as a double, and an integer also
+// exactly (a double rounds integers beyond 2^53), so int64 arithmetic with a number is exact.
 class Scalar {
  public:
   template <class T>
@@ -29,14 +32,25 @@ class Scalar {
       : value_(static_cast<double>(value)),
         kind_(std::is_same_v<T, bool>       ? ScalarKind::Bool
               : std::is_integral_v<T>       ? ScalarKind::Integral
-                                            : ScalarKind::Floating) {}
+                                            : ScalarKind::Floating) {
+    if constexpr (std::is_unsigned_v<T> && sizeof(T) >= sizeof(int64_t)) {
+      // Only a uint64 can lie beyond int64 (as a Python int can; PyTorch refuses those).
+      if (value <= static_cast<uint64_t>(INT64_MAX)) integer_ = static_cast<int64_t>(value);
+    } else if constexpr (std::is_integral_v<T>) {
+      integer_ = static_cast<int64_t>(value);
+    }
+  }
 
   double value() const { return value_; }
   ScalarKind kind() const { return kind_; }
+  // The exact value of an integer or bool number that fits int64; none for a floating number or a larger
+  // integer.
+  std::optional<int64_t> integer() const { return integer_; }
 
  private:
   double value_;
   ScalarKind kind_;
+  std::optional<int64_t> integer_;
 };
 
 // The dtype two dtypes meet in (the rules above, without the 0-dim and number ones).

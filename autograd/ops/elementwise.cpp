@@ -1,6 +1,10 @@
 // Front ends of the elementwise ops: check operands, broadcast, run the kernel, record the backward.
 #include "autograd/ops/elementwise.h"
 
+#include <cstdint>
+#include <optional>
+#include <vector>
+
 #include "autograd/grad_mode.h"
 #include "autograd/ops/factories.h"
 #include "autograd/ops/reduce.h"
@@ -39,18 +43,50 @@ Tensor unary_op(OpId op, UnaryOp kind, const Tensor& x, double a = 0.0, double b
 // t in dtype; the conversion is recorded, so a gradient returns to t in t's own dtype.
 Tensor as_dtype(const Tensor& t, DType dtype) { return t.dtype() == dtype ? t : t.to(dtype); }
 
-// A number as a 0-dim tensor of dtype on device, for the kernels, which take tensors. An integer dtype
-// refuses a number it cannot hold: the conversion would be undefined (PyTorch silently wraps it).
-Tensor number_tensor(const char* op, const Scalar& number, DType dtype, Device device) {
-  TRIFECTA_CHECK(fits_in(number.value(), dtype), op, "the number ", number.value(), " does not fit in ",
-                 dtype_name(dtype), ", the dtype the operation computes in");
-  return scalar_tensor(number.value(), {dtype, device});
+// What an op does with an integer number its integer result type cannot hold. PyTorch converts a Python int
+// to the tensor's integer type by truncation, which for add, sub and mul gives the exact result modulo
+// 2^bits, just as any overflowing integer result wraps (int32 + 2^40 + 5 is int32 + 5): Wrap. Where a
+// wrapped number would change the answer rather than wrap it (a comparison, a maximum, a selected value),
+// it is refused (PyTorch refuses most of these too, and silently wraps the rest).
+enum class OutOfRange { Refuse, Wrap };
+
+// An exact integer as a 0-dim tensor: a fill takes a double, which holds every integer only up to 2^53, so
+// larger ones are copied from the host.
+Tensor integer_tensor(int64_t value, DType dtype, Device device) {
+  constexpr int64_t kExactInDouble = int64_t{1} << 53;
+  if (value >= -kExactInDouble && value <= kExactInDouble)
+    return scalar_tensor(static_cast<double>(value), {dtype, device});
+  return from_vector(std::vector<int64_t>{value}, Shape{}, {dtype}).to(device);
+}
+
+// A number as a 0-dim tensor of dtype on device, for the kernels, which take tensors. An integer number is
+// taken exactly; one beyond int64 is refused (no integer dtype here holds it; PyTorch cannot unpack it), and
+// one beyond int32 in int32 arithmetic wraps or is refused as out_of_range says.
+Tensor number_tensor(const char* op, const Scalar& number, DType dtype, Device device, OutOfRange out_of_range) {
+  if (!is_integral(dtype)) return scalar_tensor(number.value(), {dtype, device});
+  const std::optional<int64_t> integer = number.integer();  // integral result types come from integer numbers
+  TRIFECTA_CHECK(integer.has_value(), op, "the number ", number.value(), " does not fit in int64");
+  int64_t value = *integer;
+  if (dtype == DType::Int32 && !fits_in(static_cast<double>(value), DType::Int32)) {
+    TRIFECTA_CHECK(out_of_range == OutOfRange::Wrap, op, "the number ", value,
+                   " does not fit in int32, the dtype the operation computes in");
+    value = static_cast<int32_t>(static_cast<uint32_t>(value));  // modulo 2^32
+  }
+  return integer_tensor(value, dtype, device);
 }
 
 // The number as an operand beside t: a 0-dim tensor in their result type.
-Tensor number_beside(const char* op, const Tensor& t, const Scalar& number) {
+Tensor number_beside(const char* op, const Tensor& t, const Scalar& number,
+                     OutOfRange out_of_range = OutOfRange::Refuse) {
   TRIFECTA_CHECK(t.defined(), op, "undefined tensor");
-  return number_tensor(op, number, result_type(t, number), t.device());
+  return number_tensor(op, number, result_type(t, number), t.device(), out_of_range);
+}
+
+// PyTorch's math functions (exp, sin, sigmoid, ...) compute an integer or bool input in the default
+// floating dtype, float32.
+Tensor as_floating(const char* op, const Tensor& x) {
+  TRIFECTA_CHECK(x.defined(), op, "undefined input");
+  return is_floating(x.dtype()) ? x : x.to(DType::Float32);
 }
 
 // ---- Binary ----
@@ -206,25 +242,37 @@ Tensor broadcast_to(const Tensor& b, const Shape& shape, const char* op) {
   return as_strided(b, shape, strides, b.offset());
 }
 
+// The input in its own dtype: integers stay integers in ops whose kernels take them (neg, abs, relu), and
+// are refused by those whose kernels take only floating dtypes (silu), as PyTorch's activations refuse them.
 #define TRIFECTA_UNARY_FRONT_END(name) \
   Tensor name(const Tensor& x) { return unary_op(OpId::name, UnaryOp::name, x); }
 TRIFECTA_UNARY_FRONT_END(neg)
 TRIFECTA_UNARY_FRONT_END(abs)
-TRIFECTA_UNARY_FRONT_END(square)
-TRIFECTA_UNARY_FRONT_END(exp)
-TRIFECTA_UNARY_FRONT_END(expm1)
-TRIFECTA_UNARY_FRONT_END(log)
-TRIFECTA_UNARY_FRONT_END(log1p)
-TRIFECTA_UNARY_FRONT_END(sqrt)
-TRIFECTA_UNARY_FRONT_END(rsqrt)
-TRIFECTA_UNARY_FRONT_END(reciprocal)
-TRIFECTA_UNARY_FRONT_END(sin)
-TRIFECTA_UNARY_FRONT_END(cos)
-TRIFECTA_UNARY_FRONT_END(tanh)
-TRIFECTA_UNARY_FRONT_END(sigmoid)
 TRIFECTA_UNARY_FRONT_END(relu)
 TRIFECTA_UNARY_FRONT_END(silu)
 #undef TRIFECTA_UNARY_FRONT_END
+
+// PyTorch's math functions: an integer or bool input is computed in float32.
+#define TRIFECTA_UNARY_FLOATING_FRONT_END(name) \
+  Tensor name(const Tensor& x) { return unary_op(OpId::name, UnaryOp::name, as_floating(#name, x)); }
+TRIFECTA_UNARY_FLOATING_FRONT_END(exp)
+TRIFECTA_UNARY_FLOATING_FRONT_END(expm1)
+TRIFECTA_UNARY_FLOATING_FRONT_END(log)
+TRIFECTA_UNARY_FLOATING_FRONT_END(log1p)
+TRIFECTA_UNARY_FLOATING_FRONT_END(sqrt)
+TRIFECTA_UNARY_FLOATING_FRONT_END(rsqrt)
+TRIFECTA_UNARY_FLOATING_FRONT_END(reciprocal)
+TRIFECTA_UNARY_FLOATING_FRONT_END(sin)
+TRIFECTA_UNARY_FLOATING_FRONT_END(cos)
+TRIFECTA_UNARY_FLOATING_FRONT_END(tanh)
+TRIFECTA_UNARY_FLOATING_FRONT_END(sigmoid)
+#undef TRIFECTA_UNARY_FLOATING_FRONT_END
+
+// square is PyTorch's pow(x, 2): a bool input meets the integer 2 in int64.
+Tensor square(const Tensor& x) {
+  TRIFECTA_CHECK(x.defined(), "square", "undefined input");
+  return unary_op(OpId::square, UnaryOp::square, as_dtype(x, result_type(x, Scalar(2))));
+}
 
 Tensor leaky_relu(const Tensor& x, double negative_slope) {
   return unary_op(OpId::leaky_relu, UnaryOp::leaky_relu, x, negative_slope);
@@ -248,9 +296,9 @@ Tensor pow(const Tensor& x, Scalar exponent) {
   }
   return unary_op(OpId::pow_scalar, UnaryOp::pow_scalar, as_dtype(x, dtype), exponent.value());
 }
+// min(max(x, min), max), as PyTorch computes it: with min > max that is max everywhere, and no gradient.
 Tensor clamp(const Tensor& x, Scalar min, Scalar max) {
   TRIFECTA_CHECK(x.defined(), "clamp", "undefined input");
-  TRIFECTA_CHECK(!(min.value() > max.value()), "clamp", "min (", min.value(), ") exceeds max (", max.value(), ")");
   const DType dtype = result_type(x, min, max);
   for (const Scalar& bound : {min, max})
     TRIFECTA_CHECK(fits_in(bound.value(), dtype), "clamp", "the bound ", bound.value(), " does not fit in ",
@@ -269,9 +317,9 @@ TRIFECTA_BINARY_FRONT_END(maximum)
 TRIFECTA_BINARY_FRONT_END(minimum)
 #undef TRIFECTA_BINARY_FRONT_END
 
-Tensor add(const Tensor& a, Scalar b) { return add(a, number_beside("add", a, b)); }
-Tensor sub(const Tensor& a, Scalar b) { return sub(a, number_beside("sub", a, b)); }
-Tensor mul(const Tensor& a, Scalar b) { return mul(a, number_beside("mul", a, b)); }
+Tensor add(const Tensor& a, Scalar b) { return add(a, number_beside("add", a, b, OutOfRange::Wrap)); }
+Tensor sub(const Tensor& a, Scalar b) { return sub(a, number_beside("sub", a, b, OutOfRange::Wrap)); }
+Tensor mul(const Tensor& a, Scalar b) { return mul(a, number_beside("mul", a, b, OutOfRange::Wrap)); }
 Tensor div(const Tensor& a, Scalar b) { return div(a, number_beside("div", a, b)); }
 Tensor maximum(const Tensor& a, Scalar b) { return maximum(a, number_beside("maximum", a, b)); }
 Tensor minimum(const Tensor& a, Scalar b) { return minimum(a, number_beside("minimum", a, b)); }
@@ -286,7 +334,7 @@ Tensor operator-(const Tensor& a, Scalar b) { return sub(a, b); }
 Tensor operator*(const Tensor& a, Scalar b) { return mul(a, b); }
 Tensor operator/(const Tensor& a, Scalar b) { return div(a, b); }
 Tensor operator+(Scalar a, const Tensor& b) { return add(b, a); }
-Tensor operator-(Scalar a, const Tensor& b) { return sub(number_beside("sub", b, a), b); }
+Tensor operator-(Scalar a, const Tensor& b) { return sub(number_beside("sub", b, a, OutOfRange::Wrap), b); }
 Tensor operator*(Scalar a, const Tensor& b) { return mul(b, a); }
 Tensor operator/(Scalar a, const Tensor& b) { return div(number_beside("div", b, a), b); }
 
@@ -328,7 +376,7 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, const Tensor& value) {
 void add_(const Tensor& a, const Tensor& b) { inplace_binary("add_", OpId::add, BinaryOp::add, a, b); }
 void sub_(const Tensor& a, const Tensor& b) { inplace_binary("sub_", OpId::sub, BinaryOp::sub, a, b); }
 void mul_(const Tensor& a, const Tensor& b) { inplace_binary("mul_", OpId::mul, BinaryOp::mul, a, b); }
-void mul_(const Tensor& a, Scalar b) { mul_(a, number_beside("mul_", a, b)); }
+void mul_(const Tensor& a, Scalar b) { mul_(a, number_beside("mul_", a, b, OutOfRange::Wrap)); }
 
 void masked_fill_(const Tensor& x, const Tensor& mask, Scalar value) {
   check_condition("masked_fill_", "the mask", mask, x);

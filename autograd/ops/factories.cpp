@@ -13,12 +13,20 @@
 
 namespace trifecta {
 
-void begin_inplace(const Tensor& t, const char* op) {
-  TRIFECTA_CHECK(t.defined(), op, "undefined tensor");
-  TRIFECTA_CHECK(!(grad_enabled() && t.requires_grad()), op, "in-place write to a tensor that requires grad (",
-                 t.str(), ") while grad mode is on; do it inside a NoGradGuard");
-  check_writable_in_place(t, op, "destination");
-  t.storage()->bump_version();
+void begin_inplace(const Tensor& t, const char* op) { begin_inplace({{t, "destination"}}, op); }
+
+void begin_inplace(std::initializer_list<InPlaceWrite> writes, const char* op) {
+  for (auto w = writes.begin(); w != writes.end(); ++w) {
+    TRIFECTA_CHECK(w->tensor.defined(), op, "undefined ", w->role);
+    TRIFECTA_CHECK(!(grad_enabled() && w->tensor.requires_grad()), op,
+                   "in-place write to a tensor that requires grad (the ", w->role, " ", w->tensor.str(),
+                   ") while grad mode is on; do it inside a NoGradGuard");
+    check_writable_in_place(w->tensor, op, w->role);
+    for (auto earlier = writes.begin(); earlier != w; ++earlier)
+      TRIFECTA_CHECK(!share_memory(earlier->tensor, w->tensor), op, "the ", earlier->role, " and the ", w->role,
+                     " share memory, but both are written in place");
+  }
+  for (const InPlaceWrite& w : writes) w.tensor.storage()->bump_version();
 }
 
 namespace {

@@ -2,6 +2,7 @@
 // and CUDA for the same generator state).
 #pragma once
 
+#include <initializer_list>
 #include <vector>
 
 #include "tensor/random.h"
@@ -49,5 +50,14 @@ void normal_(const Tensor& t, double mean, double std, Generator* generator = nu
 // error names op) and bumps the storage version. Call it after the op's other checks, so that a refused write
 // leaves the version as it was.
 void begin_inplace(const Tensor& t, const char* op);
+
+// A tensor an op writes in place, with the name the op's messages give it ("running_var").
+struct InPlaceWrite {
+  const Tensor& tensor;
+  const char* role;
+};
+// The same for an op that writes several tensors: every one is checked, and no two may share memory, before
+// any version is bumped, so a refusal leaves all of them as they were.
+void begin_inplace(std::initializer_list<InPlaceWrite> writes, const char* op);
 
 }  // namespace trifecta

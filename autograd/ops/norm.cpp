@@ -121,10 +121,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   const int64_t per_channel = channels == 0 ? 0 : x.numel() / channels;
   TRIFECTA_CHECK(!training || per_channel != 1, name, "training needs more than one value per channel, got input of ",
                  "shape ", x.shape().str());
-  if (training && tracking) {
-    begin_inplace(running_mean, name);
-    begin_inplace(running_var, name);
-  }
+  if (training && tracking) begin_inplace({{running_mean, "running_mean"}, {running_var, "running_var"}}, name);
 
   const Tensor input = x.detach().contiguous(), w = operand(weight, channel_shape), b = operand(bias, channel_shape);
   const TensorOptions stats_options{compute_dtype(x.dtype()), x.device()};

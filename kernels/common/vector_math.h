@@ -1,5 +1,5 @@
-// float32 exp, log, tanh and erf for CPU loops, written so that the compiler vectorizes the loops that
-// call them. glibc's expf, logf, tanhf and erff are accurate, but they are calls the vectorizer cannot
+// float32 exp, log and tanh for CPU loops, written so that the compiler vectorizes the loops that
+// call them. glibc's expf, logf and tanhf are accurate, but they are calls the vectorizer cannot
 // look into (its vector variants, libmvec, need -ffast-math), so any loop calling one runs one element at
 // a time. These are inline, branch-free (special cases are selects, not branches), table-free, and do
 // their integer work on bit patterns, so a loop over them becomes 8- or 16-wide SIMD code.
@@ -15,12 +15,10 @@
 //   exp      1.02    1.5        0.50
 //   log      0.83    1.0        0.81
 //   tanh     1.33    1.5        2.13
-//   erf      1.22    1.5        0.86
 //
 // Special values follow the C library: exp(-inf) = 0, exp(+inf) = +inf, exp(x) overflows to +inf above
 // ln(FLT_MAX) = 88.72284 and underflows to 0 below -103.97; log(0) = -inf, log(x < 0) = NaN,
-// log(+inf) = +inf; tanh(+-inf) = +-1; erf(+-inf) = +-1; signed zeros are kept (tanh(-0) = erf(-0) = -0);
-// NaN in, NaN out.
+// log(+inf) = +inf; tanh(+-inf) = +-1; signed zeros are kept (tanh(-0) = -0); NaN in, NaN out.
 #pragma once
 
 #include <bit>
@@ -133,37 +131,6 @@ TRIFECTA_VMATH_INLINE float tanh(float x) {
   const float small = mul_add(s * z, a, a);
   const float large = 1.0f - 2.0f / (exp(2.0f * a) + 1.0f);
   return std::copysign(a < 0.625f ? small : large, x);
-}
-
-// Error function. |x| < 1: x P(x^2) with P of degree 6, its constant term 2/sqrt(pi) split as 1 + 0.128...
-// (rounded to float whole, it alone would be 0.4 ulp off). 1 <= |x| < 4: 1 - e^(-x^2) R(1/|x|), where
-// R(t) = erfc(1/t) e^(1/t^2) is smooth on [1/4, 1] (about t / sqrt(pi) for small t) and R of degree 7
-// fits it; the rounding of x^2 costs at most x^2 2^-24 of the small term e^(-x^2) R. From |x| = 4 on,
-// erf rounds to +-1 in float32.
-TRIFECTA_VMATH_INLINE float erf(float x) {
-  using namespace detail;
-  const float a = std::fabs(x);
-  const float z = x * x;
-  float p = 7.8656354e-5f;
-  p = mul_add(p, z, -8.0140500e-4f);
-  p = mul_add(p, z, 5.1888140e-3f);
-  p = mul_add(p, z, -2.6854107e-2f);
-  p = mul_add(p, z, 1.1283594e-1f);
-  p = mul_add(p, z, -3.7612626e-1f);
-  p = mul_add(p, z, 1.2837917e-1f);  // 2/sqrt(pi) - 1: the leading 1 is added exactly by the fma below
-  const float small = mul_add(x, p, x);
-  const float ac = a > 4.0f ? 4.0f : a;  // NaN passes through
-  const float t = 1.0f / ac;
-  float r = -1.7944831e-2f;
-  r = mul_add(r, t, 1.1959150e-1f);
-  r = mul_add(r, t, -3.4840530e-1f);
-  r = mul_add(r, t, 5.6482065e-1f);
-  r = mul_add(r, t, -4.9544063e-1f);
-  r = mul_add(r, t, 4.5571037e-2f);
-  r = mul_add(r, t, 5.5920041e-1f);
-  r = mul_add(r, t, 1.9075435e-4f);
-  const float large = std::copysign(1.0f - exp(-ac * ac) * r, x);
-  return a < 1.0f ? small : large;
 }
 
 #undef TRIFECTA_VMATH_INLINE

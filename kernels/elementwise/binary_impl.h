@@ -17,11 +17,12 @@ struct BinaryKernels {
       });
     });
   }
+  // Gradients exist for floating tensors only (requires_grad_ refuses the others).
   static void backward(BinaryOp op, int which, const Tensor& a, const Tensor& b, const Tensor& y,
                        const Tensor& grad_out, const Tensor& grad_in) {
     visit_binary(op, [&](auto op_tag) {
       using Op = typename decltype(op_tag)::type;
-      dispatch_dtype<Op::kDTypes>(a.dtype(), Op::kName, [&](auto tag) {
+      dispatch_dtype<DTypeSet::Floating>(a.dtype(), Op::kName, [&](auto tag) {
         using T = typename decltype(tag)::type;
         Loop::template run<T, T, T, T, T>(Op::kName, grad_in, BinaryGrad<Op, compute_t<T>>{which}, a, b, y, grad_out);
       });

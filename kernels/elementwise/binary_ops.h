@@ -13,14 +13,17 @@
 namespace trifecta {
 
 // X(name, dtypes, forward(a, b), grad_a(a, b, y, g), grad_b(a, b, y, g))
+// dtypes: what the forward kernel takes (Numeric: the integers too, wrapping on overflow as PyTorch's do);
+// the gradients run for the floating dtypes only, the only ones that can require grad.
 #define TRIFECTA_BINARY_OPS(X)                                                                               \
-  X(add, Numeric, a + b, g, g)                                                                               \
-  X(sub, Numeric, a - b, g, -g)                                                                              \
-  X(mul, Numeric, a * b, g * b, g * a)                                                                       \
+  X(add, Numeric, math::wrapping_add(a, b), g, g)                                                            \
+  X(sub, Numeric, math::wrapping_sub(a, b), g, -g)                                                           \
+  X(mul, Numeric, math::wrapping_mul(a, b), g * b, g * a)                                                    \
   X(div, Floating, a / b, g / b, -g * y / b)                                                                 \
-  /* PyTorch's pow gradients: d/da = b a^(b-1), taken as 0 where b = 0 (even at a = 0, where it would be     \
-     0 * inf); d/db = a^b log a, taken as 0 where a = 0 and b >= 0 (0 * -inf), NaN for a < 0 as log a is. */ \
-  X(pow, Floating, math::pow(a, b), b == T(0) ? T(0) : g * b * math::pow(a, b - T(1)),                       \
+  /* Integers: math::pow's exact power (PyTorch's integer pow). PyTorch's pow gradients: d/da = b a^(b-1),   \
+     taken as 0 where b = 0 (even at a = 0, where it would be 0 * inf); d/db = a^b log a, taken as 0 where   \
+     a = 0 and b >= 0 (0 * -inf), NaN for a < 0 as log a is. */                                             \
+  X(pow, Numeric, math::pow(a, b), b == T(0) ? T(0) : g * b * math::pow(a, b - T(1)),                        \
     (a == T(0) && b >= T(0)) ? T(0) : g * y * math::log(a))                                                  \
   /* Ties send half the gradient to each side, as PyTorch does; a NaN operand, neither smaller nor larger,   \
      sends the whole gradient to both (PyTorch again). */                                                    \

@@ -22,11 +22,12 @@ struct UnaryKernels {
       });
     });
   }
+  // Gradients exist for floating tensors only (requires_grad_ refuses the others).
   static void backward(UnaryOp op, double a, double b, const Tensor& x, const Tensor& y, const Tensor& grad_out,
                        const Tensor& grad_in) {
     visit_unary(op, [&](auto op_tag) {
       using Op = typename decltype(op_tag)::type;
-      dispatch_dtype<Op::kDTypes>(x.dtype(), Op::kName, [&](auto tag) {
+      dispatch_dtype<DTypeSet::Floating>(x.dtype(), Op::kName, [&](auto tag) {
         using T = typename decltype(tag)::type;
         using C = compute_t<T>;
         with_first_parameter<Op, C>(a, [&](auto first) {

@@ -17,12 +17,16 @@
 namespace trifecta {
 
 // X(name, dtypes, saves, forward(x, a, b), backward(x, y, g, a, b))
+// dtypes: what the forward kernel takes, Floating or Numeric (the integers too; integer lines wrap on
+// overflow as PyTorch's do, through math::wrapping_*). The backward runs for the floating dtypes only, the
+// only ones that can require grad. The front end decides what an integer input to a Floating op becomes
+// (autograd/ops/elementwise.cpp): float32 for PyTorch's math functions, an Error for its activations.
 // saves: what backward reads and autograd must keep alive: Input (x), Output (y) or Nothing. Keeping only
 // what is needed is what keeps a network's activation memory at PyTorch's level (relu keeps y, not x).
 #define TRIFECTA_UNARY_OPS(X)                                                                                  \
-  X(neg, Numeric, Nothing, -x, -g)                                                                             \
+  X(neg, Numeric, Nothing, math::wrapping_neg(x), -g)                                                          \
   X(abs, Numeric, Input, math::abs(x), x > T(0) ? g : (x < T(0) ? -g : T(0)))                                  \
-  X(square, Numeric, Input, x * x, T(2) * x * g)                                                               \
+  X(square, Numeric, Input, math::wrapping_mul(x, x), T(2) * x * g)                                            \
   X(exp, Floating, Output, math::exp(x), g * y)                                                                \
   X(expm1, Floating, Output, math::expm1(x), g * (y + T(1)))                                                   \
   X(log, Floating, Input, math::log(x), g / x)                                                                 \
@@ -36,7 +40,7 @@ namespace trifecta {
   /* sigmoid(x) = 1 / (1 + e^-x); for very negative x, e^-x overflows to inf and y correctly becomes 0. */     \
   X(sigmoid, Floating, Input, T(1) / (T(1) + math::exp(-x)), g * sigmoid_derivative(x))                        \
   /* relu keeps NaN (NaN < 0 fails) and passes the gradient through it, as PyTorch does. */                    \
-  X(relu, Floating, Output, x < T(0) ? T(0) : x, y <= T(0) ? T(0) : g)                                         \
+  X(relu, Numeric, Output, x < T(0) ? T(0) : x, y <= T(0) ? T(0) : g)                                          \
   X(leaky_relu, Floating, Input, x > T(0) ? x : a * x, x > T(0) ? g : a * g)                                   \
   X(elu, Floating, Input, x > T(0) ? x : a * math::expm1(x), x > T(0) ? g : g * a * math::exp(x))              \
   /* gelu: a = 0 is the exact x * Phi(x); a = 1 the tanh approximation (Hendrycks & Gimpel 2016, eq. 2). */   \
@@ -61,8 +65,7 @@ enum class UnaryOp : uint8_t {
 // x^n. Floating types: the math library's pow, except for the exponents PyTorch takes as products and roots
 // (2, 3, 1/2, -1/2, -1, -2); taking them the same way gives its results at the special values too (pow(-inf,
 // 0.5) is sqrt(-inf) = NaN, where the C library's pow gives +inf) and exact or correctly rounded values
-// elsewhere. Integers (n >= 0, checked by the front end): exact, by repeated squaring, wrapping on overflow
-// as PyTorch's integer pow does; the products are taken unsigned, where C++ defines the wrap.
+// elsewhere. Integers (n >= 0, checked by the front end): math::pow's exact power, wrapping on overflow.
 template <class T>
 TRIFECTA_HD inline T power(T x, T n) {
   if constexpr (std::is_floating_point_v<T>) {
@@ -72,16 +75,8 @@ TRIFECTA_HD inline T power(T x, T n) {
     if (n == T(-0.5)) return math::rsqrt(x);
     if (n == T(-1)) return T(1) / x;
     if (n == T(-2)) return T(1) / (x * x);
-    return math::pow(x, n);
-  } else {
-    using U = std::make_unsigned_t<T>;
-    U result = 1, base = static_cast<U>(x);
-    for (T e = n; e > 0; e /= 2) {
-      if (e % 2 == 1) result *= base;
-      base *= base;
-    }
-    return static_cast<T>(result);
   }
+  return math::pow(x, n);
 }
 
 // ---- gelu ----

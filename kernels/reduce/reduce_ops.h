@@ -47,8 +47,8 @@ struct SumReducer {
   using State = A;
   using Out = std::conditional_t<std::is_integral_v<T>, int64_t, T>;  // int32 and bool sums are int64
   TRIFECTA_HD static State init(A) { return A(0); }
-  TRIFECTA_HD static State step(State s, A x, int64_t) { return s + x; }
-  TRIFECTA_HD static State combine(State a, State b) { return a + b; }
+  TRIFECTA_HD static State step(State s, A x, int64_t) { return math::wrapping_add(s, x); }  // int64 wraps
+  TRIFECTA_HD static State combine(State a, State b) { return math::wrapping_add(a, b); }
   TRIFECTA_HD static A finalize(State s, int64_t, double) { return s; }
 };
 

@@ -86,9 +86,19 @@ const OpSpecRegistrar unary_specs[] = {
           {2.0, 5.0}),
     unary(OpId::pow_scalar, Domain::Positive, [](const Tensor& x, const std::vector<double>& p) { return pow(x, p[0]); },
           [](double x, const std::vector<double>& p) { return std::pow(x, p[0]); }, {-1.5}),
-    unary(OpId::clamp, Domain::Normal, [](const Tensor& x, const std::vector<double>& p) { return clamp(x, p[0], p[1]); },
+    // The second set of cases has min > max, where clamp = min(max(x, min), max) is max everywhere.
+    [] {
+      OpSpec spec = unary(
+          OpId::clamp, Domain::Normal,
+          [](const Tensor& x, const std::vector<double>& p) { return clamp(x, p[0], p[1]); },
           [](double x, const std::vector<double>& p) { return std::isnan(x) ? x : std::min(std::max(x, p[0]), p[1]); },
-          {-0.5, 0.7}),
+          {-0.5, 0.7});
+      for (OpCase c : unary_cases(Domain::Normal, {0.7, -0.5})) {
+        c.name += "_min_above_max";
+        spec.cases.push_back(c);
+      }
+      return spec;
+    }(),
 };
 
 std::vector<OpCase> binary_cases(Domain a, Domain b) {

@@ -76,6 +76,7 @@ case("softplus_nonfinite", "softplus", [specials()], {"beta": 2.0, "threshold": 
 case("elu_nonfinite", "elu", [specials()], {"alpha": 1.3})
 case("leaky_relu_nonfinite", "leaky_relu", [specials()], {"slope": 0.1})
 case("clamp_nonfinite", "clamp", [specials()], {"min": -0.4, "max": 0.6})
+case("clamp_min_above_max", "clamp", [specials()], {"min": 0.6, "max": -0.4})
 for exponent in [0.0, 0.5, -0.5, 1.0, 1.5, 2.0, 3.0, -1.0, -1.5, -2.0]:
     case(f"pow_scalar_{exponent}_nonfinite", "pow_scalar", [specials()], {"exponent": exponent})
 # Binary ops on every pair of special values: a column of them against a row.

@@ -143,6 +143,26 @@ TEST(BatchNormRunningStats, MisuseIsAClearError) {
   expect_op_error([&] { batch_norm(ones({4}, DType::Float64), stats, stats, Tensor(), Tensor(), true); }, "batch_norm", "[N, C]");
 }
 
+// Both buffers are checked before either is touched: a refused running_var leaves running_mean's values and
+// version as they were, and so does passing one buffer as both.
+TEST(BatchNormRunningStats, ARefusedUpdateTouchesNeitherBuffer) {
+  const Tensor x = from_vector<double>({1, 2, 3, 5, 8, 13}, {3, 2});
+  const Tensor running_mean = from_vector<double>({0.5, -0.5}, {2});
+  const uint64_t version = running_mean.storage()->version();
+  expect_op_error(
+      [&] { batch_norm(x, running_mean, ones({2}, DType::Float64).requires_grad_(), Tensor(), Tensor(), true); },
+      "batch_norm", "running_var", "requires grad");
+  EXPECT_EQ(running_mean.storage()->version(), version);
+  EXPECT_EQ(running_mean.to_vector<double>(), (std::vector<double>{0.5, -0.5}));
+
+  const Tensor both = ones({2}, DType::Float64);
+  const uint64_t both_version = both.storage()->version();
+  expect_op_error([&] { batch_norm(x, both, both, Tensor(), Tensor(), true); }, "batch_norm", "running_mean",
+                  "running_var", "share memory");
+  EXPECT_EQ(both.storage()->version(), both_version);
+  EXPECT_EQ(both.to_vector<double>(), (std::vector<double>{1.0, 1.0}));
+}
+
 TEST(BatchNormRunningStats, MatchFormulaOnCuda) {
   if (!cuda_available()) GTEST_SKIP() << "no CUDA device present";
   check_one_step({6, 3, 4, 5}, DType::Float64, DType::Float64, kCUDA, 0.3, 1e-12);

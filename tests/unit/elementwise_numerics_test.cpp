@@ -159,6 +159,12 @@ TEST(NonFiniteGradients, FollowPyTorch) {
   // relu passes the gradient through NaN (PyTorch's threshold_backward compares the output with 0).
   expect_same(grad_of(points, &relu), {1, 1, 0, 0, 0, 1, 0}, "relu");
   expect_same(grad_of(points, [](const Tensor& x) { return clamp(x, -0.5, 0.7); }), {0, 0, 0, 1, 1, 0, 0}, "clamp");
+  // min > max: the output is max everywhere, and no x lies in [min, max], so no gradient passes anywhere.
+  expect_same(grad_of(points, [](const Tensor& x) { return clamp(x, 0.7, -0.5); }), {0, 0, 0, 0, 0, 0, 0},
+              "clamp with min above max");
+  // min = max: the gradient passes only at x = min.
+  expect_same(grad_of(points, [](const Tensor& x) { return clamp(x, 1.0, 1.0); }), {0, 0, 0, 0, 0, 1, 0},
+              "clamp with min equal to max");
   expect_same(grad_of(points, [](const Tensor& x) { return leaky_relu(x, 0.2); }), {0.2, 1, 0.2, 0.2, 0.2, 1, 0.2},
               "leaky_relu");
   expect_same(grad_of(points, &abs), {0, 1, -1, 0, 0, 1, -1}, "abs");
@@ -190,6 +196,7 @@ TEST(NonFiniteForward, ReluClampMaximumKeepNaN) {
   expect_same(relu(x).to_vector<double>(), {kNaN, kInf, 0.0, 0.0, 2.0}, "relu");
   expect_same(clamp(x, -1.0, 1.0).to_vector<double>(), {kNaN, 1.0, -1.0, 0.0, 1.0}, "clamp");
   expect_same(clamp(x, kNaN, 1.0).to_vector<double>(), std::vector<double>(5, kNaN), "clamp with a NaN bound");
+  expect_same(clamp(x, 1.0, -1.0).to_vector<double>(), {kNaN, -1.0, -1.0, -1.0, -1.0}, "clamp with min above max");
   expect_same(maximum(x, 0.0).to_vector<double>(), {kNaN, kInf, 0.0, 0.0, 2.0}, "maximum");
   expect_same(minimum(x, kNaN).to_vector<double>(), std::vector<double>(5, kNaN), "minimum with NaN");
   expect_same(leaky_relu(x, 0.1).to_vector<double>(), {kNaN, kInf, -kInf, 0.0, 2.0}, "leaky_relu");

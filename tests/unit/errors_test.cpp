@@ -32,7 +32,8 @@ TEST(Errors, DtypeMismatchNamesTheOpAndBothDtypes) {
   EXPECT_ERROR_CONTAINS(mean(arange(4)), "mean", "floating dtype", "int64");
   EXPECT_ERROR_CONTAINS(var(arange(4)), "var", "floating dtype", "int64");
   EXPECT_ERROR_CONTAINS(trifecta::std(arange(4)), "std", "floating dtype", "int64");
-  EXPECT_ERROR_CONTAINS(exp(arange(4)), "exp", "dtype int64 is not supported");
+  EXPECT_ERROR_CONTAINS(logsumexp(arange(4)), "logsumexp", "floating dtype", "int64");
+  EXPECT_ERROR_CONTAINS(gelu(arange(4)), "gelu", "dtype int64 is not supported");
   EXPECT_ERROR_CONTAINS(argmax(zeros({3}, DType::Bool), 0), "argmax", "bool");
   EXPECT_ERROR_CONTAINS(uniform({2}, 0, 1, DType::Int32), "uniform", "dtype int32 is not supported");
   EXPECT_ERROR_CONTAINS(bernoulli(arange(3)), "bernoulli", "probabilities must be floating", "int64");
@@ -107,7 +108,6 @@ TEST(Errors, BadValuesNameTheOpAndTheValue) {
   EXPECT_ERROR_CONTAINS(uniform({2}, 2.0, 1.0), "uniform", "low (2) must not exceed high (1)");
   EXPECT_ERROR_CONTAINS(normal({2}, 0.0, -1.0), "normal", "std must be non-negative, got -1");
   EXPECT_ERROR_CONTAINS(bernoulli({2}, 1.5), "bernoulli", "p must be in [0, 1], got 1.5");
-  EXPECT_ERROR_CONTAINS(clamp(zeros({2}), 1.0, -1.0), "clamp", "min (1) exceeds max (-1)");
   EXPECT_ERROR_CONTAINS(softplus(zeros({2}), 0.0), "softplus", "beta must be positive");
   EXPECT_ERROR_CONTAINS(empty({3, -2}), "empty", "negative dimension", "[3, -2]");
   EXPECT_ERROR_CONTAINS(add(Tensor(), zeros({2})), "add", "undefined");

@@ -70,9 +70,85 @@ TEST(TypePromotion, AnIntegerNumberKeepsAnIntegerTensorsDtype) {
   expect_values(pow(ints({-2, 3}, DType::Int32), 3), DType::Int32, {-8, 27});
   expect_values(pow(ints({5, 0}), 0), DType::Int64, {1, 1});
   expect_op_error([] { pow(ints({2}), -1); }, "pow", "negative");
-  // A number too large for the tensor's integer type would wrap (or be undefined in C++): refused.
-  expect_op_error([] { add(ints({1}, DType::Int32), int64_t{1} << 40); }, "add", "int32");
+  // A bound too large for the tensor's integer type would change meaning if wrapped: refused, as in PyTorch
+  // (arithmetic with such a number wraps instead: tests/unit/integer_arithmetic_test.cpp).
   expect_op_error([] { clamp(ints({1}, DType::Int32), 0, int64_t{1} << 40); }, "clamp", "int32");
+}
+
+// clamp is min(max(x, lo), hi), so lo > hi gives hi everywhere, as in PyTorch.
+TEST(TypePromotion, ClampWithMinAboveMaxGivesMax) {
+  expect_values(clamp(ints({-3, 0, 5}), 4, 1), DType::Int64, {1, 1, 1});
+  expect_values(clamp(ints({-3, 0, 5}, DType::Int32), 4, 1), DType::Int32, {1, 1, 1});
+  expect_values(clamp(floats({-3.0, 1.5, 5.0, NAN}), 2.0, 1.0), DType::Float32, {1.0, 1.0, 1.0, NAN});
+}
+
+// PyTorch's floating functions take an integer or bool input in the default floating dtype, float32. The
+// reference is the C library in double, rounded once to float32.
+struct FloatingFunction {
+  const char* name;
+  Tensor (*op)(const Tensor&);
+  double (*reference)(double);
+};
+const FloatingFunction kFloatingFunctions[] = {
+    {"exp", &exp, [](double v) { return std::exp(v); }},
+    {"expm1", &expm1, [](double v) { return std::expm1(v); }},
+    {"log", &log, [](double v) { return std::log(v); }},
+    {"log1p", &log1p, [](double v) { return std::log1p(v); }},
+    {"sqrt", &sqrt, [](double v) { return std::sqrt(v); }},
+    {"rsqrt", &rsqrt, [](double v) { return 1.0 / std::sqrt(v); }},
+    {"reciprocal", &reciprocal, [](double v) { return 1.0 / v; }},
+    {"sin", &sin, [](double v) { return std::sin(v); }},
+    {"cos", &cos, [](double v) { return std::cos(v); }},
+    {"tanh", &tanh, [](double v) { return std::tanh(v); }},
+    {"sigmoid", &sigmoid, [](double v) { return 1.0 / (1.0 + std::exp(-v)); }},
+};
+
+void check_floating_functions_of_integers(Device device) {
+  const std::vector<int64_t> values = {-2, 0, 1, 3, 40};
+  const std::vector<Tensor> inputs = {ints(values), ints(values, DType::Int32), flags({true, false})};
+  for (const FloatingFunction& f : kFloatingFunctions) {
+    for (const Tensor& x : inputs) {
+      const Tensor y = f.op(x.to(device));
+      ASSERT_EQ(y.dtype(), DType::Float32) << f.name << " of " << x.str();
+      const std::vector<double> in = x.to_vector<double>(), got = y.to(kCPU).to_vector<double>();
+      ASSERT_EQ(got.size(), in.size());
+      for (size_t i = 0; i < in.size(); ++i) {
+        const double expected = static_cast<float>(f.reference(in[i]));
+        if (std::isnan(expected) || std::isinf(expected)) {
+          EXPECT_TRUE(std::isnan(expected) ? std::isnan(got[i]) : got[i] == expected)
+              << f.name << "(" << in[i] << ") = " << got[i] << ", expected " << expected;
+        } else {
+          EXPECT_NEAR(got[i], expected, 4e-7 * std::fabs(expected) + 1e-30) << f.name << "(" << in[i] << ")";
+        }
+      }
+    }
+  }
+}
+
+TEST(TypePromotion, FloatingFunctionsOfIntegersComputeInFloat32) { check_floating_functions_of_integers(kCPU); }
+TEST(TypePromotion, CudaFloatingFunctionsOfIntegersComputeInFloat32) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA device present";
+  check_floating_functions_of_integers(kCUDA);
+}
+
+// Ops PyTorch defines on integers keep the dtype (relu, neg, abs); square of bool is pow(bool, 2), an int64.
+// The activations it does not define on integers (leaky_relu, elu, gelu, silu, softplus) refuse them, as do
+// neg and abs on bool.
+TEST(TypePromotion, IntegerPreservingOpsKeepTheDtypeAndActivationsRefuseIntegers) {
+  expect_values(relu(ints({-2, 0, 3})), DType::Int64, {0, 0, 3});
+  expect_values(relu(ints({-2, 0, 3}, DType::Int32)), DType::Int32, {0, 0, 3});
+  expect_values(neg(ints({-2, 0, 3}, DType::Int32)), DType::Int32, {2, 0, -3});
+  expect_values(abs(ints({-2, 0, 3})), DType::Int64, {2, 0, 3});
+  expect_values(square(flags({true, false})), DType::Int64, {1, 0});
+  expect_values(square(ints({-3}, DType::Int32)), DType::Int32, {9});
+  expect_op_error([] { relu(flags({true})); }, "relu", "bool");
+  expect_op_error([] { neg(flags({true})); }, "neg", "bool");
+  expect_op_error([] { abs(flags({true})); }, "abs", "bool");
+  expect_op_error([] { leaky_relu(ints({1}), 0.1); }, "leaky_relu", "int64");
+  expect_op_error([] { elu(ints({1}), 1.0); }, "elu", "int64");
+  expect_op_error([] { gelu(ints({1}, DType::Int32), false); }, "gelu", "int32");
+  expect_op_error([] { silu(ints({1})); }, "silu", "int64");
+  expect_op_error([] { softplus(ints({1}), 1.0, 20.0); }, "softplus", "int64");
 }
 
 TEST(TypePromotion, DivisionIsTrueDivision) {
