@@ -18,10 +18,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Every run here is on the CPU (--device cpu), where the thresholds and the bit-identical resume were
+// established; tests/unit/vae_cuda_step_test.cpp compares a CUDA step with the CPU's.
 Flags make_flags(const std::vector<std::string>& args) {
   Flags flags("vae train", "test");
   add_flags(flags);
-  std::vector<std::string> storage = {"vae"};
+  std::vector<std::string> storage = {"vae", "--device", "cpu"};
   storage.insert(storage.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (std::string& s : storage) argv.push_back(s.data());
