@@ -47,6 +47,11 @@ deadline=$((start + budget))
 mkdir -p "$out" "$status_dir"
 rm -f "$status_dir"/* "$logs"/*.log
 
+# The CUDA tools may live outside PATH (the toolkit's usual install).
+for tools in /usr/local/cuda/bin /usr/local/cuda/compute-sanitizer; do
+  [ -d "$tools" ] && PATH=$PATH:$tools
+done
+export PATH
 # The environment of every test and benchmark.
 export TRIFECTA_REQUIRE_GPU=1
 export TRIFECTA_FASHION_MNIST=$prefix/usr/share/datasets/fashion-mnist
@@ -88,7 +93,17 @@ stage_prefix() {
   ls .gpu/debs/*.deb > /dev/null || { echo "no .gpu/debs: run scripts/gpu_prepare.sh first, and carry .gpu"; exit 1; }
   rm -rf "$prefix"
   mkdir -p "$prefix"
-  for deb in .gpu/debs/*.deb; do dpkg -x "$deb" "$prefix"; echo "unpacked $(basename "$deb")"; done
+  for deb in .gpu/debs/*.deb; do
+    if command -v dpkg > /dev/null; then
+      dpkg -x "$deb" "$prefix"
+    else  # a .deb is an ar archive whose data.tar.* holds the files
+      member=$(ar t "$deb" | grep '^data\.tar')
+      ar p "$deb" "$member" > "$prefix/$member"
+      tar -xf "$prefix/$member" -C "$prefix"
+      rm "$prefix/$member"
+    fi
+    echo "unpacked $(basename "$deb")"
+  done
   # Debian's development links can be absolute (libz.so -> /lib/.../libz.so.1.2.13): point them into the prefix.
   find "$prefix" -type l | while read -r link; do
     target=$(readlink "$link")
@@ -123,11 +138,9 @@ stage_test_setup() {
 
 stage_configure() {
   set -e
-  local nvcc
-  nvcc=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
   # shellcheck disable=SC2086  # GPU_CHECK_CMAKE_ARGS is a list of arguments
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTRIFECTA_CUDA=ON \
-    -DCMAKE_CUDA_COMPILER="$nvcc" -DCMAKE_CUDA_ARCHITECTURES="$arch" \
+    -DCMAKE_CUDA_COMPILER="$(command -v nvcc)" -DCMAKE_CUDA_ARCHITECTURES="$arch" \
     -DCMAKE_PREFIX_PATH="$prefix/usr" -DTRIFECTA_TORCH_PYTHON="$python" ${GPU_CHECK_CMAKE_ARGS:-}
   # Where each dependency was found: the unpacked prefix, not the system.
   echo "---- found:"
