@@ -5,32 +5,38 @@
 #include "bench/timer.h"
 
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
 
 namespace trifecta::bench {
 
 Timing time_it(const std::function<void()>& fn, Device device, int warmup, int min_runs, double min_seconds) {
-  using clock = std::chrono::steady_clock;
+  const char* clock_setting = std::getenv("TRIFECTA_BENCH_CLOCK");
+  const bool cpu_time = device.is_cpu() && clock_setting != nullptr && std::strcmp(clock_setting, "cpu") == 0;
+  const auto now_ms = [cpu_time] {
+    timespec t{};
+    clock_gettime(cpu_time ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC, &t);
+    return 1e3 * static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_nsec);
+  };
   const auto sync = [&] {
     if (device.is_cuda()) cuda_backend::synchronize();
   };
-  const auto elapsed_ms = [](clock::time_point t0) {
-    return std::chrono::duration<double, std::milli>(clock::now() - t0).count();
-  };
   for (int i = 0; i < warmup; ++i) fn();
   sync();
-  auto t0 = clock::now();
+  double t0 = now_ms();
   fn();
   sync();
-  const double single_ms = std::max(elapsed_ms(t0), 1e-4);
+  const double single_ms = std::max(now_ms() - t0, 1e-4);
   const int batch = static_cast<int>(std::max(1.0, std::ceil(1.0 / single_ms)));
 
   std::vector<double> samples;
-  const auto start = clock::now();
-  while (static_cast<int>(samples.size()) < min_runs || elapsed_ms(start) < min_seconds * 1000.0) {
-    t0 = clock::now();
+  const double start = now_ms();
+  while (static_cast<int>(samples.size()) < min_runs || now_ms() - start < min_seconds * 1000.0) {
+    t0 = now_ms();
     for (int i = 0; i < batch; ++i) fn();
     sync();
-    samples.push_back(elapsed_ms(t0) / batch);
+    samples.push_back((now_ms() - t0) / batch);
     if (samples.size() >= 1000) break;
   }
   std::nth_element(samples.begin(), samples.begin() + samples.size() / 2, samples.end());

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <algorithm>
-#include <chrono>
 #include <functional>
 #include <vector>
 
@@ -20,6 +19,9 @@ struct Timing {
 };
 
 // Times fn on device: `warmup` untimed runs, then at least min_runs and until min_seconds have passed.
+// TRIFECTA_BENCH_CLOCK=cpu times CPU work by the process's CPU time instead of the wall clock: on a machine
+// whose cores other jobs crowd, a single-threaded run's CPU time is the kernel's own cost, while its wall
+// time mostly measures how long it waited for a core (bench/compare_builds.py --clock cpu).
 Timing time_it(const std::function<void()>& fn, Device device, int warmup = 3, int min_runs = 10,
                double min_seconds = 0.3);
 

@@ -10,6 +10,15 @@
 
 namespace trifecta::cuda_backend {
 
+// What the CUDA runtime's answer to cudaGetDeviceCount means (tensor/backend_cuda.cpp; the arguments are its
+// cudaError_t, the count, and cudaDriverGetVersion's answer, 0 when no driver is installed). Only "no device"
+// and "no driver at all" mean there is no GPU. Every other failure (a driver older than the runtime, the
+// toolkit's stub libcuda in place of the driver, a device that is busy or lost) is a broken installation:
+// read as "no GPU" it would make every CUDA test skip and the run look green.
+enum class GpuPresence { Present, Absent, Broken };
+GpuPresence gpu_presence(int count_status, int count, int driver_version);
+
+// The number of visible devices, 0 without a GPU; a broken installation throws, as in cuda_available().
 int device_count();
 Allocator& allocator(Device device);
 // Page-locked host memory: host-to-device copies from it run asynchronously at full bus speed.

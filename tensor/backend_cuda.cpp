@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <string>
 #include <utility>
 
 #include "tensor/backend.h"
@@ -14,7 +15,11 @@ namespace trifecta {
 
 bool cuda_compiled() { return true; }
 
-bool cuda_available() { return cuda_backend::device_count() > 0; }
+bool cuda_available() {
+  const int count = cuda_backend::device_count();
+  TRIFECTA_CHECK(count > 0 || !gpu_required(), "cuda", "TRIFECTA_REQUIRE_GPU=1, but no CUDA device is visible");
+  return count > 0;
+}
 
 namespace gpu {
 
@@ -42,17 +47,46 @@ int grid_size(int64_t n, int block) {
 
 namespace cuda_backend {
 
+GpuPresence gpu_presence(int count_status, int count, int driver_version) {
+  switch (static_cast<cudaError_t>(count_status)) {
+    case cudaSuccess: return count > 0 ? GpuPresence::Present : GpuPresence::Absent;
+    case cudaErrorNoDevice: return GpuPresence::Absent;
+    // The runtime says this too when no driver is installed at all, which is a machine without a GPU.
+    case cudaErrorInsufficientDriver: return driver_version == 0 ? GpuPresence::Absent : GpuPresence::Broken;
+    default: return GpuPresence::Broken;
+  }
+}
+
+namespace {
+
+std::string cuda_version(int encoded) {  // 13000 -> "13.0"
+  return std::to_string(encoded / 1000) + "." + std::to_string(encoded % 1000 / 10);
+}
+
+}  // namespace
+
 int device_count() {
-  static const int count = [] {
-    int n = 0;
-    // No driver or no device is not an error here: it means "no GPU", and the caller decides.
-    if (cudaGetDeviceCount(&n) != cudaSuccess) {
-      cudaGetLastError();
-      return 0;
-    }
-    return n;
+  struct Answer {
+    GpuPresence presence;
+    int count;
+    std::string problem;  // why a broken installation cannot be used
+  };
+  static const Answer answer = [] {
+    int count = 0, driver = 0, runtime = 0;
+    const cudaError_t status = cudaGetDeviceCount(&count);
+    cudaGetLastError();  // the runtime's last error must not leak into the next checked call
+    cudaDriverGetVersion(&driver);
+    cudaRuntimeGetVersion(&runtime);
+    const GpuPresence presence = gpu_presence(status, count, driver);
+    std::string problem = std::string("cudaGetDeviceCount failed with ") + cudaGetErrorName(status) + " (" +
+                          cudaGetErrorString(status) + "; driver " + cuda_version(driver) + ", runtime " +
+                          cuda_version(runtime) + ")";
+    return Answer{presence, presence == GpuPresence::Present ? count : 0, std::move(problem)};
   }();
-  return count;
+  TRIFECTA_CHECK(answer.presence != GpuPresence::Broken, "cuda", answer.problem,
+                 ": CUDA is installed but cannot be used; fix the driver, or build with -DTRIFECTA_CUDA=OFF to run on "
+                 "the CPU");
+  return answer.count;
 }
 
 Allocator& allocator(Device device) {

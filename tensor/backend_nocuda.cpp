@@ -5,7 +5,11 @@
 namespace trifecta {
 
 bool cuda_compiled() { return false; }
-bool cuda_available() { return false; }
+bool cuda_available() {
+  TRIFECTA_CHECK(!gpu_required(), "cuda", "TRIFECTA_REQUIRE_GPU=1, but this build of trifecta has no CUDA backend "
+                 "(configure with -DTRIFECTA_CUDA=ON)");
+  return false;
+}
 
 namespace cuda_backend {
 

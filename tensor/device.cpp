@@ -1,7 +1,9 @@
-// Parsing and printing devices ("cpu", "cuda", "cuda:0").
+// Parsing and printing devices ("cpu", "cuda", "cuda:0"), and whether a GPU is required.
 #include "tensor/device.h"
 
 #include <charconv>
+#include <cstdlib>
+#include <cstring>
 
 #include "tensor/error.h"
 
@@ -20,6 +22,11 @@ Device Device::parse(const std::string& text) {
     return Device(DeviceType::CUDA, value);
   }
   TRIFECTA_FAIL("device", "cannot parse '", text, "' (expected cpu, cuda or cuda:N)");
+}
+
+bool gpu_required() {
+  const char* setting = std::getenv("TRIFECTA_REQUIRE_GPU");
+  return setting != nullptr && std::strcmp(setting, "1") == 0;
 }
 
 std::string Device::str() const { return is_cpu() ? "cpu" : "cuda:" + std::to_string(index); }

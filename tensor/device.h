@@ -26,8 +26,13 @@ struct Device {
 inline constexpr Device kCPU{DeviceType::CPU, 0};
 inline constexpr Device kCUDA{DeviceType::CUDA, 0};
 
-// True when this build has the CUDA backend and a device is visible at run time.
+// True when this build has the CUDA backend and a device is visible at run time; false on a machine with no
+// GPU or no NVIDIA driver. Throws an Error when CUDA is there but broken (tensor/backend_cuda.cpp), and when
+// gpu_required() and there is no GPU to use: then whatever would quietly skip or fall back to the CPU fails.
 bool cuda_available();
+// True when the environment sets TRIFECTA_REQUIRE_GPU=1 (scripts/gpu_check.sh does, so that no CUDA test
+// can pass by skipping).
+bool gpu_required();
 // True when this build was compiled with the CUDA backend (it may still find no device).
 bool cuda_compiled();
 

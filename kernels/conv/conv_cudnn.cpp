@@ -2,43 +2,51 @@
 // still shipped, and far shorter for three fixed operations: describe x, w, y and the convolution, ask cuDNN's
 // heuristics for algorithms, take the fastest deterministic one, and run it with a workspace from the
 // caching allocator. Algorithm choices are cached per geometry, so the heuristics run once per shape.
+//
+// cuDNN is an accelerator, never a requirement: when it cannot start, or refuses a convolution (no algorithm
+// for a dtype or geometry, a call that fails), the hand-written kernels take that convolution and every later
+// one of the same geometry, and the first such refusal of the process prints one line to stderr.
 #include "kernels/conv/conv_cudnn.h"
 
 #include <cudnn.h>
 
 #include <array>
+#include <atomic>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <string>
 #include <vector>
 
 #include "tensor/cuda_utils.h"
 
-#define TRIFECTA_CUDNN_CHECK(expr, op)                                                                            \
-  do {                                                                                                            \
-    const cudnnStatus_t trifecta_cudnn_status = (expr);                                                           \
-    if (trifecta_cudnn_status != CUDNN_STATUS_SUCCESS) [[unlikely]]                                               \
-      TRIFECTA_FAIL(op, "cuDNN error ", cudnnGetErrorString(trifecta_cudnn_status), " at " __FILE__ ":", __LINE__); \
-  } while (0)
-
 namespace trifecta::cudnn {
 namespace {
+
+// cuDNN did not take a convolution (a call failed, or no algorithm fits): the hand-written kernels run it.
+struct Refusal {
+  std::string what;
+};
+
+#define TRIFECTA_CUDNN_TRY(expr, call)                                                                      \
+  do {                                                                                                      \
+    const cudnnStatus_t trifecta_cudnn_status = (expr);                                                     \
+    if (trifecta_cudnn_status != CUDNN_STATUS_SUCCESS) [[unlikely]]                                         \
+      throw Refusal{std::string(call) + " returned " + cudnnGetErrorString(trifecta_cudnn_status)};          \
+  } while (0)
 
 // Workspaces larger than this are not worth an algorithm's speed-up.
 constexpr size_t kMaxWorkspaceBytes = size_t{1} << 30;
 
 // One handle for the process, bound to trifecta's stream at each use; never destroyed (a static destructor
-// could run after the CUDA runtime has shut down).
-cudnnHandle_t handle(const char* op) {
-  static const cudnnHandle_t h = [op] {
-    cudnnHandle_t created = nullptr;
-    const cudnnStatus_t status = cudnnCreate(&created);
-    TRIFECTA_CHECK(status == CUDNN_STATUS_SUCCESS, op, "cannot start cuDNN (", cudnnGetErrorString(status),
-                   "); set TRIFECTA_CUDNN=0 to use trifecta's own convolution kernels");
-    return created;
-  }();
-  TRIFECTA_CUDNN_CHECK(cudnnSetStream(h, gpu::stream()), op);
+// could run after the CUDA runtime has shut down). Creating it is tried once.
+cudnnHandle_t handle() {
+  static cudnnHandle_t h = nullptr;
+  static const cudnnStatus_t created = cudnnCreate(&h);
+  TRIFECTA_CUDNN_TRY(created, "cudnnCreate");
+  TRIFECTA_CUDNN_TRY(cudnnSetStream(h, gpu::stream()), "cudnnSetStream");
   return h;
 }
 
@@ -65,7 +73,7 @@ bool takes(const ConvGeometry& g, DType dtype) {
 template <class D, cudnnStatus_t (*Create)(D*), cudnnStatus_t (*Destroy)(D)>
 class Owned {
  public:
-  explicit Owned(const char* op) { TRIFECTA_CUDNN_CHECK(Create(&d_), op); }
+  Owned() { TRIFECTA_CUDNN_TRY(Create(&d_), "creating a descriptor"); }
   ~Owned() { Destroy(d_); }  // cannot fail for a descriptor Create made
   Owned(const Owned&) = delete;
   Owned& operator=(const Owned&) = delete;
@@ -87,30 +95,30 @@ struct Descriptors {
   FilterDescriptor w;
   ConvolutionDescriptor conv;
 
-  Descriptors(const ConvGeometry& g, DType dtype, const char* op) : x(op), y(op), w(op), conv(op) {
+  Descriptors(const ConvGeometry& g, DType dtype) {
     const cudnnDataType_t type = data_type(dtype);
     const auto i = [](int64_t v) { return static_cast<int>(v); };
-    TRIFECTA_CUDNN_CHECK(cudnnSetTensor4dDescriptor(x.get(), CUDNN_TENSOR_NCHW, type, i(g.batch), i(g.in_channels),
-                                                    i(g.in_h), i(g.in_w)),
-                         op);
-    TRIFECTA_CUDNN_CHECK(cudnnSetTensor4dDescriptor(y.get(), CUDNN_TENSOR_NCHW, type, i(g.batch), i(g.out_channels),
-                                                    i(g.out_h), i(g.out_w)),
-                         op);
-    TRIFECTA_CUDNN_CHECK(cudnnSetFilter4dDescriptor(w.get(), type, CUDNN_TENSOR_NCHW, i(g.out_channels),
-                                                    i(g.in_channels), i(g.kernel_h), i(g.kernel_w)),
-                         op);
-    TRIFECTA_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(conv.get(), i(g.pad_h), i(g.pad_w), i(g.stride_h),
-                                                         i(g.stride_w), i(g.dilation_h), i(g.dilation_w),
-                                                         CUDNN_CROSS_CORRELATION, type),
-                         op);
-    TRIFECTA_CUDNN_CHECK(cudnnSetConvolutionMathType(conv.get(), CUDNN_FMA_MATH), op);
+    TRIFECTA_CUDNN_TRY(cudnnSetTensor4dDescriptor(x.get(), CUDNN_TENSOR_NCHW, type, i(g.batch), i(g.in_channels),
+                                                  i(g.in_h), i(g.in_w)),
+                       "cudnnSetTensor4dDescriptor");
+    TRIFECTA_CUDNN_TRY(cudnnSetTensor4dDescriptor(y.get(), CUDNN_TENSOR_NCHW, type, i(g.batch), i(g.out_channels),
+                                                  i(g.out_h), i(g.out_w)),
+                       "cudnnSetTensor4dDescriptor");
+    TRIFECTA_CUDNN_TRY(cudnnSetFilter4dDescriptor(w.get(), type, CUDNN_TENSOR_NCHW, i(g.out_channels),
+                                                  i(g.in_channels), i(g.kernel_h), i(g.kernel_w)),
+                       "cudnnSetFilter4dDescriptor");
+    TRIFECTA_CUDNN_TRY(cudnnSetConvolution2dDescriptor(conv.get(), i(g.pad_h), i(g.pad_w), i(g.stride_h),
+                                                       i(g.stride_w), i(g.dilation_h), i(g.dilation_w),
+                                                       CUDNN_CROSS_CORRELATION, type),
+                       "cudnnSetConvolution2dDescriptor");
+    TRIFECTA_CUDNN_TRY(cudnnSetConvolutionMathType(conv.get(), CUDNN_FMA_MATH), "cudnnSetConvolutionMathType");
   }
 };
 
-// An algorithm (of one of cuDNN's three enums, stored as int) and the workspace it needs; valid = false
-// when no deterministic algorithm fits.
-struct Choice {
-  bool valid = false;
+// What one geometry gets: an algorithm (of one of cuDNN's three enums, stored as int) and the workspace it
+// needs, or a refusal, after which the hand-written kernels take that geometry for good.
+struct Plan {
+  bool refused = false;
   int algorithm = 0;
   size_t workspace_bytes = 0;
 };
@@ -123,24 +131,13 @@ GeometryKey key_of(const ConvGeometry& g, DType dtype) {
 
 // The first (fastest by cuDNN's estimate) deterministic algorithm whose workspace is acceptable.
 template <class Perf>
-Choice pick(const std::vector<Perf>& results, int returned) {
+Plan pick(const std::vector<Perf>& results, int returned) {
   for (int k = 0; k < returned; ++k) {
     const Perf& r = results[static_cast<size_t>(k)];
     if (r.status == CUDNN_STATUS_SUCCESS && r.determinism == CUDNN_DETERMINISTIC && r.memory <= kMaxWorkspaceBytes)
-      return {true, static_cast<int>(r.algo), r.memory};
+      return {false, static_cast<int>(r.algo), r.memory};
   }
-  return {};
-}
-
-// Looks the choice up in cache, or asks query() (which returns a Choice) and remembers the answer.
-template <class Query>
-Choice cached_choice(std::map<GeometryKey, Choice>& cache, const ConvGeometry& g, DType dtype, Query&& query) {
-  const GeometryKey key = key_of(g, dtype);
-  const auto found = cache.find(key);
-  if (found != cache.end()) return found->second;
-  const Choice choice = query();
-  cache.emplace(key, choice);
-  return choice;
+  throw Refusal{"offers no deterministic algorithm with a workspace under 1 GiB"};
 }
 
 // Scaling factors are float for float tensors and double for double tensors.
@@ -157,86 +154,119 @@ Tensor workspace(size_t bytes, Device device) {
   return empty({static_cast<int64_t>(std::max<size_t>(bytes, 8) + 7) / 8}, {DType::Int64, device});
 }
 
+// One line for the first refusal of the process: enough to know the fallback happened, without a line per call.
+void report_refusal(const char* op, DType dtype, const Refusal& refusal) {
+  static std::atomic<bool> reported{false};
+  if (reported.exchange(true)) return;
+  std::fprintf(stderr,
+               "trifecta: %s in %s: cuDNN %s; trifecta's own CUDA kernels run this convolution and any other "
+               "that cuDNN does not take\n",
+               op, dtype_name(dtype), refusal.what.c_str());
+}
+
+// Runs one convolution through cuDNN: the geometry's plan (made by choose(handle, descriptors) the first time),
+// then run(handle, descriptors, plan). False, with nothing done that the hand-written kernels do not redo,
+// when cuDNN should not or will not take it.
+template <class Choose, class Run>
+bool through_cudnn(const char* op, std::map<GeometryKey, Plan>& plans, const ConvGeometry& g, DType dtype,
+                   Choose&& choose, Run&& run) {
+  if (!takes(g, dtype)) return false;
+  const GeometryKey key = key_of(g, dtype);
+  auto plan = plans.find(key);
+  if (plan != plans.end() && plan->second.refused) return false;
+  try {
+    const cudnnHandle_t h = handle();
+    const Descriptors d(g, dtype);
+    if (plan == plans.end()) plan = plans.emplace(key, choose(h, d)).first;
+    run(h, d, plan->second);
+    return true;
+  } catch (const Refusal& refusal) {
+    plans[key].refused = true;
+    report_refusal(op, dtype, refusal);
+    return false;
+  }
+}
+
 }  // namespace
 
 bool conv2d_forward(const ConvGeometry& g, const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& y) {
-  constexpr const char* op = "conv2d";
-  if (!takes(g, x.dtype())) return false;
-  const cudnnHandle_t h = handle(op);
-  const Descriptors d(g, x.dtype(), op);
-  static std::map<GeometryKey, Choice> cache;
-  const Choice choice = cached_choice(cache, g, x.dtype(), [&] {
+  static std::map<GeometryKey, Plan> plans;
+  const auto choose = [](cudnnHandle_t h, const Descriptors& d) {
     int count = 0, returned = 0;
-    TRIFECTA_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithmMaxCount(h, &count), op);
+    TRIFECTA_CUDNN_TRY(cudnnGetConvolutionForwardAlgorithmMaxCount(h, &count), "cudnnGetConvolutionForwardAlgorithmMaxCount");
     std::vector<cudnnConvolutionFwdAlgoPerf_t> results(static_cast<size_t>(count));
-    TRIFECTA_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(h, d.x.get(), d.w.get(), d.conv.get(), d.y.get(), count, &returned, results.data()), op);
+    TRIFECTA_CUDNN_TRY(cudnnGetConvolutionForwardAlgorithm_v7(h, d.x.get(), d.w.get(), d.conv.get(), d.y.get(), count,
+                                                              &returned, results.data()),
+                       "cudnnGetConvolutionForwardAlgorithm_v7");
     return pick(results, returned);
-  });
-  if (!choice.valid) return false;
-  const Tensor space = workspace(choice.workspace_bytes, x.device());
-  const Scalars s(x.dtype());
-  TRIFECTA_CUDNN_CHECK(cudnnConvolutionForward(h, s.one(), d.x.get(), x.raw_data(), d.w.get(), weight.raw_data(), d.conv.get(),
-                                               static_cast<cudnnConvolutionFwdAlgo_t>(choice.algorithm), space.raw_data(),
-                                               choice.workspace_bytes, s.zero(), d.y.get(), y.raw_data()),
-                       op);
-  if (bias.defined()) {
-    const TensorDescriptor b(op);
-    TRIFECTA_CUDNN_CHECK(
-        cudnnSetTensor4dDescriptor(b.get(), CUDNN_TENSOR_NCHW, data_type(x.dtype()), 1, static_cast<int>(g.out_channels), 1, 1),
-        op);
-    TRIFECTA_CUDNN_CHECK(cudnnAddTensor(h, s.one(), b.get(), bias.raw_data(), s.one(), d.y.get(), y.raw_data()), op);
-  }
-  return true;
+  };
+  const auto run = [&](cudnnHandle_t h, const Descriptors& d, const Plan& plan) {
+    const Tensor space = workspace(plan.workspace_bytes, x.device());
+    const Scalars s(x.dtype());
+    TRIFECTA_CUDNN_TRY(cudnnConvolutionForward(h, s.one(), d.x.get(), x.raw_data(), d.w.get(), weight.raw_data(),
+                                               d.conv.get(), static_cast<cudnnConvolutionFwdAlgo_t>(plan.algorithm),
+                                               space.raw_data(), plan.workspace_bytes, s.zero(), d.y.get(), y.raw_data()),
+                       "cudnnConvolutionForward");
+    if (bias.defined()) {
+      const TensorDescriptor b;
+      TRIFECTA_CUDNN_TRY(cudnnSetTensor4dDescriptor(b.get(), CUDNN_TENSOR_NCHW, data_type(x.dtype()), 1,
+                                                    static_cast<int>(g.out_channels), 1, 1),
+                         "cudnnSetTensor4dDescriptor");
+      TRIFECTA_CUDNN_TRY(cudnnAddTensor(h, s.one(), b.get(), bias.raw_data(), s.one(), d.y.get(), y.raw_data()),
+                         "cudnnAddTensor");
+    }
+  };
+  return through_cudnn("conv2d", plans, g, x.dtype(), choose, run);
 }
 
 bool conv2d_backward_input(const ConvGeometry& g, const Tensor& grad_y, const Tensor& weight, const Tensor& grad_x) {
-  constexpr const char* op = "conv2d_backward_input";
-  if (!takes(g, grad_y.dtype())) return false;
-  const cudnnHandle_t h = handle(op);
-  const Descriptors d(g, grad_y.dtype(), op);
-  static std::map<GeometryKey, Choice> cache;
-  const Choice choice = cached_choice(cache, g, grad_y.dtype(), [&] {
+  static std::map<GeometryKey, Plan> plans;
+  const auto choose = [](cudnnHandle_t h, const Descriptors& d) {
     int count = 0, returned = 0;
-    TRIFECTA_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(h, &count), op);
+    TRIFECTA_CUDNN_TRY(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(h, &count),
+                       "cudnnGetConvolutionBackwardDataAlgorithmMaxCount");
     std::vector<cudnnConvolutionBwdDataAlgoPerf_t> results(static_cast<size_t>(count));
-    TRIFECTA_CUDNN_CHECK(
-        cudnnGetConvolutionBackwardDataAlgorithm_v7(h, d.w.get(), d.y.get(), d.conv.get(), d.x.get(), count, &returned, results.data()), op);
+    TRIFECTA_CUDNN_TRY(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, d.w.get(), d.y.get(), d.conv.get(), d.x.get(),
+                                                                   count, &returned, results.data()),
+                       "cudnnGetConvolutionBackwardDataAlgorithm_v7");
     return pick(results, returned);
-  });
-  if (!choice.valid) return false;
-  const Tensor space = workspace(choice.workspace_bytes, grad_y.device());
-  const Scalars s(grad_y.dtype());
-  TRIFECTA_CUDNN_CHECK(cudnnConvolutionBackwardData(h, s.one(), d.w.get(), weight.raw_data(), d.y.get(), grad_y.raw_data(), d.conv.get(),
-                                                    static_cast<cudnnConvolutionBwdDataAlgo_t>(choice.algorithm),
-                                                    space.raw_data(), choice.workspace_bytes, s.zero(), d.x.get(),
+  };
+  const auto run = [&](cudnnHandle_t h, const Descriptors& d, const Plan& plan) {
+    const Tensor space = workspace(plan.workspace_bytes, grad_y.device());
+    const Scalars s(grad_y.dtype());
+    TRIFECTA_CUDNN_TRY(cudnnConvolutionBackwardData(h, s.one(), d.w.get(), weight.raw_data(), d.y.get(),
+                                                    grad_y.raw_data(), d.conv.get(),
+                                                    static_cast<cudnnConvolutionBwdDataAlgo_t>(plan.algorithm),
+                                                    space.raw_data(), plan.workspace_bytes, s.zero(), d.x.get(),
                                                     grad_x.raw_data()),
-                       op);
-  return true;
+                       "cudnnConvolutionBackwardData");
+  };
+  return through_cudnn("conv2d_backward_input", plans, g, grad_y.dtype(), choose, run);
 }
 
 bool conv2d_backward_weight(const ConvGeometry& g, const Tensor& x, const Tensor& grad_y, const Tensor& grad_weight) {
-  constexpr const char* op = "conv2d_backward_weight";
-  if (!takes(g, x.dtype())) return false;
-  const cudnnHandle_t h = handle(op);
-  const Descriptors d(g, x.dtype(), op);
-  static std::map<GeometryKey, Choice> cache;
-  const Choice choice = cached_choice(cache, g, x.dtype(), [&] {
+  static std::map<GeometryKey, Plan> plans;
+  const auto choose = [](cudnnHandle_t h, const Descriptors& d) {
     int count = 0, returned = 0;
-    TRIFECTA_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(h, &count), op);
+    TRIFECTA_CUDNN_TRY(cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(h, &count),
+                       "cudnnGetConvolutionBackwardFilterAlgorithmMaxCount");
     std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> results(static_cast<size_t>(count));
-    TRIFECTA_CUDNN_CHECK(
-        cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, d.x.get(), d.y.get(), d.conv.get(), d.w.get(), count, &returned, results.data()), op);
+    TRIFECTA_CUDNN_TRY(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, d.x.get(), d.y.get(), d.conv.get(), d.w.get(),
+                                                                     count, &returned, results.data()),
+                       "cudnnGetConvolutionBackwardFilterAlgorithm_v7");
     return pick(results, returned);
-  });
-  if (!choice.valid) return false;
-  const Tensor space = workspace(choice.workspace_bytes, x.device());
-  const Scalars s(x.dtype());
-  TRIFECTA_CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, s.one(), d.x.get(), x.raw_data(), d.y.get(), grad_y.raw_data(), d.conv.get(),
-                                                      static_cast<cudnnConvolutionBwdFilterAlgo_t>(choice.algorithm),
-                                                      space.raw_data(), choice.workspace_bytes, s.zero(), d.w.get(),
+  };
+  const auto run = [&](cudnnHandle_t h, const Descriptors& d, const Plan& plan) {
+    const Tensor space = workspace(plan.workspace_bytes, x.device());
+    const Scalars s(x.dtype());
+    TRIFECTA_CUDNN_TRY(cudnnConvolutionBackwardFilter(h, s.one(), d.x.get(), x.raw_data(), d.y.get(), grad_y.raw_data(),
+                                                      d.conv.get(),
+                                                      static_cast<cudnnConvolutionBwdFilterAlgo_t>(plan.algorithm),
+                                                      space.raw_data(), plan.workspace_bytes, s.zero(), d.w.get(),
                                                       grad_weight.raw_data()),
-                       op);
-  return true;
+                       "cudnnConvolutionBackwardFilter");
+  };
+  return through_cudnn("conv2d_backward_weight", plans, g, x.dtype(), choose, run);
 }
 
 }  // namespace trifecta::cudnn

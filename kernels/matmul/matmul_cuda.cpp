@@ -7,7 +7,9 @@
 //
 // Precision: float32 uses CUBLAS_COMPUTE_32F, never the TF32 tensor-core mode, so CUDA results match the
 // CPU's to float32 rounding; bfloat16/float16 multiply on tensor cores but accumulate in float32, rounding
-// the result once; float64 computes in float64.
+// the result once; float64 computes in float64. "Once" needs CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION:
+// by default cuBLAS may split a long K into pieces (split-K) and add the pieces' partial sums in the 16-bit
+// output type, rounding every partial sum (tests/unit/matmul_test.cpp's SixteenBitProductsRoundOnce).
 #include <cublas_v2.h>
 
 #include "kernels/kernel_signatures.h"
@@ -39,6 +41,8 @@ cublasHandle_t handle() {
     TRIFECTA_CUBLAS_CHECK(cublasCreate(&h));
     TRIFECTA_CUBLAS_CHECK(cublasSetStream(h, gpu::stream()));
     TRIFECTA_CUBLAS_CHECK(cublasSetPointerMode(h, CUBLAS_POINTER_MODE_HOST));
+    TRIFECTA_CUBLAS_CHECK(cublasSetMathMode(h, static_cast<cublasMath_t>(CUBLAS_DEFAULT_MATH |
+                                                                         CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION)));
     static const Tensor* const workspace = new Tensor(empty({kWorkspaceBytes / 8}, {DType::Int64, kCUDA}));
     TRIFECTA_CUBLAS_CHECK(cublasSetWorkspace(h, workspace->raw_data(), kWorkspaceBytes));
     return h;

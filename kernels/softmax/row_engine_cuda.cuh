@@ -306,15 +306,29 @@ inline int sm_count(const char* op) {
   return count;
 }
 
-// Shared memory one block may use for a cached row: half the opt-in maximum, so two blocks fit on an SM.
-inline int64_t row_cache_limit(const char* op) {
-  static const int64_t limit = [op] {
-    int device = 0, bytes = 0;
+// The most shared memory one block may have once its kernel opts in (227 KB on Hopper); without the opt-in,
+// 48 KB. Both limits count the kernel's static shared memory (block_allreduce's partials) with the dynamic.
+inline int64_t shared_memory_optin(const char* op) {
+  static const int64_t bytes = [op] {
+    int device = 0, value = 0;
     TRIFECTA_CUDA_CHECK(cudaGetDevice(&device), op);
-    TRIFECTA_CUDA_CHECK(cudaDeviceGetAttribute(&bytes, cudaDevAttrMaxSharedMemoryPerBlockOptin, device), op);
-    return static_cast<int64_t>(bytes) / 2;
+    TRIFECTA_CUDA_CHECK(cudaDeviceGetAttribute(&value, cudaDevAttrMaxSharedMemoryPerBlockOptin, device), op);
+    return static_cast<int64_t>(value);
   }();
-  return limit;
+  return bytes;
+}
+
+// Lets kernel take as much dynamic shared memory as the opt-in maximum leaves beside its static shared
+// memory; returns the static bytes.
+template <class Kernel>
+int64_t opt_in_shared_memory(Kernel kernel, const char* op) {
+  cudaFuncAttributes attributes{};
+  TRIFECTA_CUDA_CHECK(cudaFuncGetAttributes(&attributes, kernel), op);
+  const int64_t static_bytes = static_cast<int64_t>(attributes.sharedSizeBytes);
+  TRIFECTA_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                           static_cast<int>(shared_memory_optin(op) - static_bytes)),
+                      op);
+  return static_bytes;
 }
 
 // Picks the smallest power-of-two elements per lane that covers n, then the kernel for it.
@@ -344,12 +358,13 @@ void launch_block_rows(const char* op, const P& p, const RowTensors<typename P::
   const int threads = std::clamp(next_pow2((vectors + 7) / 8), 128, kMaxBlockRowsThreads);
   const int64_t cache_bytes = P::kInputs * n * static_cast<int64_t>(sizeof(typename P::T));
   const unsigned grid = grid_for(rows);
-  if (P::kReduces && P::kMaps && cache_bytes <= row_cache_limit(op)) {
-    const auto kernel = block_rows_kernel<P, kVec, true>;
-    if (cache_bytes > 48 * 1024)
-      TRIFECTA_CUDA_CHECK(
-          cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(cache_bytes)), op);
-    kernel<<<grid, threads, static_cast<size_t>(cache_bytes), gpu::stream()>>>(p, t, rows, n);
+  // The row is cached when it fits, with the kernel's static shared memory, in half of what a block may have
+  // (so two blocks share an SM). The opt-in is made once, whatever the size: a dynamic size just under 48 KB
+  // fails to launch without it once the static bytes are added.
+  const auto cached_kernel = block_rows_kernel<P, kVec, true>;
+  static const int64_t static_bytes = opt_in_shared_memory(cached_kernel, op);
+  if (P::kReduces && P::kMaps && static_bytes + cache_bytes <= shared_memory_optin(op) / 2) {
+    cached_kernel<<<grid, threads, static_cast<size_t>(cache_bytes), gpu::stream()>>>(p, t, rows, n);
   } else {
     block_rows_kernel<P, kVec, false><<<grid, threads, 0, gpu::stream()>>>(p, t, rows, n);
   }

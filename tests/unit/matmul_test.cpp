@@ -2,6 +2,8 @@
 // threaded paths (the spec keeps to gradcheck-sized operands).
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "kernels/matmul/matmul.h"
 #include "tests/harness/gradcheck.h"
 #include "tests/harness/expect_error.h"
@@ -72,6 +74,32 @@ TEST(Matmul, LargeProductOnCudaMatchesCpu) {
     const Tensor a = randn({3, 1, 65, 130}, dtype), b = randn({4, 130, 33}, dtype).transpose(-1, -2).contiguous().transpose(-1, -2);
     const Tensor cpu = matmul(a, b), gpu = matmul(a.to(kCUDA), b.to(kCUDA)).to(kCPU);
     EXPECT_TRUE(tensors_close(gpu, cpu, cross_device_tolerance(dtype).scaled(5.0), dtype_name(dtype)));
+  }
+}
+
+// A 16-bit product accumulates in float32 and rounds once, on every device. Long K with positive terms (no
+// cancellation, so an output's error is its rounding): each output lies within half a unit in the last place
+// of the float64 product of the same 16-bit inputs, plus float32 accumulation slack. cuBLAS, left to its
+// defaults, may split K and add the partial sums in the 16-bit type, rounding each (kernels/matmul/matmul_cuda.cpp).
+TEST(Matmul, SixteenBitProductsRoundOnce) {
+  std::vector<Device> devices = {kCPU};
+  if (cuda_available()) devices.push_back(kCUDA);
+  Generator g(17);
+  for (DType dtype : {DType::BFloat16, DType::Float16}) {
+    SCOPED_TRACE(dtype_name(dtype));
+    const Tensor a = rand({16, 65536}, dtype, &g), b = rand({65536, 16}, dtype, &g);
+    const std::vector<double> expected = matmul(a.to(DType::Float64), b.to(DType::Float64)).to_vector<double>();
+    const double unit = dtype == DType::BFloat16 ? 0x1p-7 : 0x1p-10;  // the spacing of [1, 2): 8 or 11 bits
+    for (Device device : devices) {
+      SCOPED_TRACE(device.str());
+      const std::vector<double> actual = matmul(a.to(device), b.to(device)).to(kCPU).to_vector<double>();
+      ASSERT_EQ(actual.size(), expected.size());
+      for (size_t i = 0; i < actual.size(); ++i) {
+        const double half_ulp = 0.5 * unit * std::exp2(std::floor(std::log2(expected[i])));
+        ASSERT_LE(std::fabs(actual[i] - expected[i]), half_ulp + 1e-5 * expected[i])
+            << "output " << i << ": " << actual[i] << " against " << expected[i];
+      }
+    }
   }
 }
 

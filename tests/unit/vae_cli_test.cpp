@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "autograd/ops.h"
+#include "data/fashion_mnist.h"
 #include "models/common/checkpoint.h"
 
 namespace trifecta {
@@ -151,7 +152,7 @@ TEST(VaeCli, MissingDatasetFails) {
 
 TEST(VaeCli, TruncatedDatasetFails) {
   const fs::path dir = temp_dir("truncated");
-  const fs::path source = "/usr/share/datasets/fashion-mnist";
+  const fs::path source = fashion_mnist_directory();  // $TRIFECTA_FASHION_MNIST where the package is not installed
   for (const char* name : {"train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"})
     fs::copy_file(source / name, dir / name);
   // A valid gzip stream whose IDX body stops after 10 of the 60000 images the header announces.

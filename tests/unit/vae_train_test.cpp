@@ -19,9 +19,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The flags of `vae COMMAND args...`, parsed as the binary parses them.
+// The flags of `vae COMMAND args...`, parsed as the binary parses them. Every run here is on the CPU
+// (--device cpu), where the thresholds and the bit-identical resume were established;
+// tests/unit/vae_cuda_step_test.cpp compares a CUDA step with the CPU's.
 Flags parse_command(const std::string& command, const std::vector<std::string>& args) {
-  std::vector<std::string> all = {command};
+  std::vector<std::string> all = {command, "--device", "cpu"};
   all.insert(all.end(), args.begin(), args.end());
   std::optional<CommandLine::Parsed> parsed = command_line().parse(all);
   EXPECT_TRUE(parsed.has_value());
