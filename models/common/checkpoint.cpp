@@ -44,15 +44,13 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
                     {"config", json::dump(checkpoint.config, path + " (config)")}});
 }
 
-Checkpoint load_checkpoint(const std::string& path, const std::string& expected_model_kind) {
+Checkpoint load_checkpoint(const std::string& path) {
   const TensorFile file = load_safetensors(path);
   const auto format = file.metadata.find("format");
   TRIFECTA_CHECK(format != file.metadata.end() && format->second == kFormat, path,
                  "not a trifecta checkpoint (format '", format == file.metadata.end() ? "none" : format->second, "')");
   Checkpoint c;
   c.model_kind = metadata(file, "model_kind");
-  TRIFECTA_CHECK(c.model_kind == expected_model_kind, path, "holds a '", c.model_kind, "' model, not '",
-                 expected_model_kind, "'");
   c.position.step = metadata_integer<int64_t>(file, "step");
   c.position.epoch = metadata_integer<int64_t>(file, "epoch");
   c.position.batch = metadata_integer<int64_t>(file, "batch");
@@ -67,6 +65,17 @@ Checkpoint load_checkpoint(const std::string& path, const std::string& expected_
     else TRIFECTA_FAIL(path, "unexpected tensor '", name, "' in a checkpoint");
   }
   return c;
+}
+
+void require_model_kind(const Checkpoint& checkpoint, const std::string& path, const std::string& expected_model_kind) {
+  TRIFECTA_CHECK(checkpoint.model_kind == expected_model_kind, path, "holds a '", checkpoint.model_kind,
+                 "' model, not '", expected_model_kind, "'");
+}
+
+Checkpoint load_checkpoint(const std::string& path, const std::string& expected_model_kind) {
+  Checkpoint checkpoint = load_checkpoint(path);
+  require_model_kind(checkpoint, path, expected_model_kind);
+  return checkpoint;
 }
 
 }  // namespace trifecta

@@ -29,7 +29,11 @@ struct Checkpoint {
 };
 
 void save_checkpoint(const std::string& path, const Checkpoint& checkpoint);
-// Loads and validates; a corrupt file or one written by another model kind is an Error naming the file.
+// Loads and validates; a corrupt file is an Error naming the file. The first form reads a checkpoint of any
+// model kind, for callers that learn the model from its recorded config; they check the kind themselves.
+Checkpoint load_checkpoint(const std::string& path);
+// One written by another model kind is an Error naming the file and both kinds.
+void require_model_kind(const Checkpoint& checkpoint, const std::string& path, const std::string& expected_model_kind);
 Checkpoint load_checkpoint(const std::string& path, const std::string& expected_model_kind);
 
 }  // namespace trifecta

@@ -73,14 +73,12 @@ std::unique_ptr<Vae> load_model(const Flags& flags) {
   const std::string path = checkpoint_path(flags);
   TRIFECTA_CHECK(std::filesystem::exists(path), flags.command(), "no checkpoint at ", path,
                  " (train first, or pass --out)");
-  const TensorFile file = load_safetensors(path);
-  const auto config = file.metadata.find("config");
-  TRIFECTA_CHECK(config != file.metadata.end(), path, "not a trifecta checkpoint: no config");
+  const Checkpoint checkpoint = load_checkpoint(path);
   Flags recorded("vae train");
   add_train_flags(recorded);
-  recorded.resume_from(json::parse(config->second, path + " (config)"), path);
+  recorded.resume_from(checkpoint.config, path);
   const VaeConfig model_config = config_from(recorded);
-  const Checkpoint checkpoint = load_checkpoint(path, model_config.kind());
+  require_model_kind(checkpoint, path, model_config.kind());
   auto model = std::make_unique<Vae>(model_config);
   model->load_state_dict(checkpoint.model);
   model->to(select_device(flags));
