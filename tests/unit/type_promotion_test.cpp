@@ -123,6 +123,14 @@ void check_floating_functions_of_integers(Device device) {
       }
     }
   }
+  // A reduction too: logsumexp of integers is float32, log(sum(exp(x))) of the values.
+  for (const Tensor& x : inputs) {
+    const Tensor y = logsumexp(x.to(device), {0}, false);
+    ASSERT_EQ(y.dtype(), DType::Float32) << "logsumexp of " << x.str();
+    double expected = 0;
+    for (double v : x.to_vector<double>()) expected += std::exp(v);
+    EXPECT_NEAR(y.to(kCPU).item<double>(), std::log(expected), 4e-7 * std::log(expected)) << "logsumexp of " << x.str();
+  }
 }
 
 TEST(TypePromotion, FloatingFunctionsOfIntegersComputeInFloat32) { check_floating_functions_of_integers(kCPU); }
