@@ -89,7 +89,8 @@ class HeaderParser {
     const char quote = text_[pos_++];
     const size_t start = pos_;
     while (pos_ < text_.size() && text_[pos_] != quote) {
-      if (text_[pos_] == '\\' || text_[pos_] == '\n') fail("escapes and newlines are not allowed in ", what);
+      if (text_[pos_] == '\n') fail("unterminated string");
+      if (text_[pos_] == '\\') fail("escapes are not allowed in ", what);
       ++pos_;
     }
     if (pos_ >= text_.size()) fail("unterminated string");
