@@ -202,6 +202,7 @@ NpyArray read_npy(const std::string& path) {
   const std::string header = bytes.substr(header_start, header_length);
   NpyArray array = HeaderParser(path, header).parse();
 
+  Shape(array.shape).numel(path);  // also rejects shapes like (0, 10**18, 10**18) whose strides overflow
   const size_t body_start = header_start + header_length, body_size = bytes.size() - body_start;
   size_t expected = npy_element_size(array.dtype);
   for (const int64_t d : array.shape)
