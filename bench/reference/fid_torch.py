@@ -15,7 +15,6 @@ Formulas (docs/metrics.md): Heusel et al. 2017, eq. 6, for the Frechet distance;
 sec. 5, for KID with k(x, y) = (x . y / d + 1)^3 and the unbiased MMD^2 of Gretton et al. 2012, eq. 3.
 """
 import argparse
-import gzip
 import json
 import math
 import os
@@ -30,6 +29,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "oracle"))
 import philox  # noqa: E402
 import safetensors_np  # noqa: E402
+import vae_torch  # noqa: E402  (its Fashion-MNIST reader)
 
 FASHION_MNIST = os.environ.get("TRIFECTA_FASHION_MNIST", "/usr/share/datasets/fashion-mnist")
 
@@ -122,10 +122,7 @@ def image_quality(reference_features, sample_features, sample_probabilities, sub
 def load_image_set(source, tensor=None, data_dir=FASHION_MNIST, limit=-1):
     """float32 [N, 1, 28, 28] in [0, 1] from "train"/"test", a .npy or a .safetensors file (data/image_set.h)."""
     if source in ("train", "test"):
-        prefix = "train" if source == "train" else "t10k"
-        with gzip.open(os.path.join(data_dir, f"{prefix}-images-idx3-ubyte.gz")) as f:
-            data = f.read()
-        images = np.frombuffer(data, np.uint8, offset=16).reshape(-1, 1, 28, 28).astype(np.float32) / 255.0
+        images = vae_torch.load_split(data_dir, source, -1).numpy()
     elif source.endswith(".npy"):
         images = np.load(source, allow_pickle=False)
         images = images.astype(np.float64) / 255.0 if images.dtype == np.uint8 else images
