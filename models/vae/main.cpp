@@ -2,6 +2,7 @@
 //
 //   vae train [--device cpu|cuda] [--steps N] [--out runs/vae] ...   (vae train --help lists its flags)
 //   vae sample --out runs/vae        samples.png from the checkpoint
+//   vae sample --out runs/vae --count 10000 --format safetensors   samples for the image-quality metrics
 //   vae reconstruct --out runs/vae   reconstructions.png of test images
 //   vae eval --out runs/vae [--iwae-k 100]   test negative ELBO and importance-weighted NLL
 #include <cstdio>

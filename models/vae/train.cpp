@@ -11,11 +11,13 @@
 #include "data/fashion_mnist.h"
 #include "data/image_grid.h"
 #include "data/loader.h"
+#include "data/npy.h"
 #include "models/common/checkpoint.h"
 #include "models/common/runtime.h"
 #include "models/common/trainer.h"
 #include "optim/adam.h"
 #include "optim/kl_schedule.h"
+#include "tensor/safetensors.h"
 
 namespace trifecta::vae {
 
@@ -24,7 +26,7 @@ namespace {
 using OnResume = Flags::OnResume;
 
 constexpr uint64_t kSampleSeed = 20261121;  // the same latent points in every samples.png
-constexpr int64_t kSamples = 64, kReconstructions = 32;
+constexpr int64_t kSamples = 64, kReconstructions = 32, kSampleBatch = 500;
 const char* const kSamplesFile = "samples.png";
 const char* const kReconstructionsFile = "reconstructions.png";
 constexpr const char* kDataDirHelp = "Fashion-MNIST directory (empty: $TRIFECTA_FASHION_MNIST, else the Debian package's)";
@@ -99,19 +101,34 @@ CommandLine command_line() {
   add_test_data_flags(eval);
   eval.add_int("iwae-k", 100, "importance samples per image for the NLL estimate");
   eval.add_int("seed", 0, "seed of the evaluation's noise");
-  add_checkpoint_flags(cli.add_command("sample", "write samples.png, decoded draws from the prior, from the checkpoint in --out"));
+  Flags& sample = cli.add_command("sample", "write decoded draws from the prior, from the checkpoint in --out, to "
+                                            "<out>/samples.png (an image grid), samples.safetensors or samples.npy");
+  add_checkpoint_flags(sample);
+  sample.add_int("count", kSamples, "how many images to draw");
+  sample.add_string("format", "png", "png (an 8-wide grid), safetensors (tensor \"images\") or npy: [count, 1, 28, 28] "
+                                     "float32 in [0, 1], for the image-quality metrics (data/image_set.h)");
   Flags& reconstruct = cli.add_command("reconstruct", "write reconstructions.png: test images above their reconstructions");
   add_checkpoint_flags(reconstruct);
   reconstruct.add_string("data-dir", "", kDataDirHelp);
   return cli;
 }
 
-void write_samples(Vae& model, const std::string& path, int64_t count, uint64_t seed) {
+Tensor draw_samples(Vae& model, int64_t count, uint64_t seed) {
   NoGradGuard no_grad;
   Generator generator(seed);
   const Device device = model.parameters().front().device();
   const Tensor z = randn({count, model.config().latent}, DType::Float32, &generator).to(device);
-  save_image_grid(path, model.mean_image(model.decode(z)), 8);
+  // Decoded a batch at a time, so 10,000 samples need no more memory than an evaluation batch.
+  std::vector<Tensor> images;
+  for (int64_t start = 0; start < count; start += kSampleBatch) {
+    const Tensor batch = z.narrow(0, start, std::min(kSampleBatch, count - start));
+    images.push_back(model.mean_image(model.decode(batch)).to(kCPU));
+  }
+  return concat(images, 0);
+}
+
+void write_samples(Vae& model, const std::string& path, int64_t count, uint64_t seed) {
+  save_image_grid(path, draw_samples(model, count, seed), 8);
 }
 
 void write_reconstructions(Vae& model, const Tensor& images, const std::string& path) {
@@ -216,10 +233,22 @@ Evaluation evaluate_checkpoint(const Flags& flags) {
 
 void sample_from_checkpoint(const Flags& flags) {
   apply_threads(flags);
+  const int64_t count = flags.get_int("count");
+  const std::string format = flags.get_string("format");
+  TRIFECTA_CHECK(count >= 1 && count <= 1000000, "vae sample --count", "expects 1 to 1000000 images, got ", count);
+  TRIFECTA_CHECK(format == "png" || format == "safetensors" || format == "npy", "vae sample --format",
+                 "expects png, safetensors or npy, got '", format, "'");
   std::unique_ptr<Vae> model = load_model(flags);
-  const std::string path = (std::filesystem::path(flags.get_string("out")) / kSamplesFile).string();
-  write_samples(*model, path, kSamples, kSampleSeed);
-  std::printf("wrote %s\n", path.c_str());
+  const std::string path = (std::filesystem::path(flags.get_string("out")) / ("samples." + format)).string();
+  const Tensor images = draw_samples(*model, count, kSampleSeed);
+  if (format == "png") {
+    save_image_grid(path, images, 8);
+  } else if (format == "safetensors") {
+    save_safetensors(path, {{"images", images}}, {{"model_kind", model->config().kind()}, {"seed", std::to_string(kSampleSeed)}});
+  } else {
+    write_npy(path, images);
+  }
+  std::printf("wrote %lld samples to %s\n", static_cast<long long>(count), path.c_str());
 }
 
 void reconstruct_from_checkpoint(const Flags& flags) {

@@ -30,7 +30,11 @@ struct Evaluation {
 Evaluation evaluate(Vae& model, const FashionMnist& test, uint64_t seed, int64_t k);
 Evaluation evaluate_checkpoint(const Flags& flags);
 
-// sample / reconstruct: load the checkpoint and write <out>/samples.png or <out>/reconstructions.png.
+// count images decoded from prior draws z ~ N(0, I) of a generator seeded with seed: the means the decoder
+// gives, float32 [count, 1, 28, 28] in [0, 1] on the CPU.
+Tensor draw_samples(Vae& model, int64_t count, uint64_t seed);
+// sample / reconstruct: load the checkpoint and write <out>/samples.{png,safetensors,npy} (--count, --format)
+// or <out>/reconstructions.png.
 void write_samples(Vae& model, const std::string& path, int64_t count, uint64_t seed);
 void write_reconstructions(Vae& model, const Tensor& images, const std::string& path);
 void sample_from_checkpoint(const Flags& flags);

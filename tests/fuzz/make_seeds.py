@@ -73,6 +73,16 @@ def idx(rank, dims, data):
     return struct.pack(">BBBB", 0, 0, 0x08, rank) + b"".join(struct.pack(">I", d) for d in dims) + bytes(data)
 
 
+def npy(descr, shape, data, major=1):
+    """A .npy file as numpy.save writes it: magic, version, header length, dict padded to 64 bytes, data."""
+    dims = ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "")
+    header = f"{{'descr': '{descr}', 'fortran_order': False, 'shape': ({dims}), }}"
+    prefix = 10 if major == 1 else 12
+    header += " " * (63 - (prefix + len(header)) % 64) + "\n"
+    length = struct.pack("<H" if major == 1 else "<I", len(header))
+    return b"\x93NUMPY" + bytes([major, 0]) + length + header.encode() + data
+
+
 def seeds():
     mixed = {
         "f32": tensor("F32", [2, 3], [1.5, -2.0, 0.0, 3.25, 1e-3, -7.0]),
@@ -102,6 +112,12 @@ def seeds():
         "idx_labels": {
             "labels-idx1-ubyte": labels,
             "labels-idx1-ubyte.gz": gzip.compress(labels, mtime=0),
+        },
+        "npy": {
+            "images_f4.npy": npy("<f4", [1, 1, 28, 28], struct.pack("<784f", *[(p % 256) / 255 for p in range(784)])),
+            "vector_f8_v2.npy": npy("<f8", [3], struct.pack("<3d", 0.5, -1.0, 2.0), major=2),
+            "bytes_u1.npy": npy("|u1", [2, 2], bytes([0, 1, 128, 255])),
+            "scalar_f8.npy": npy("<f8", [], struct.pack("<d", 2.5)),
         },
         "json": {
             "config.json": b'{"architecture":"conv","lr":"0.001","steps":"5000"}',

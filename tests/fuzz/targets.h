@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "data/idx.h"
+#include "data/npy.h"
 #include "models/common/checkpoint.h"
 #include "nn/linear.h"
 #include "optim/adam.h"
@@ -89,6 +90,17 @@ inline void load_json_file(const std::string& path) {
   require(json::parse(json::dump(value, path), path) == value, "json: the written text reads back differently");
 }
 
+// .npy: the data holds exactly the bytes the dtype and shape claim, and becomes a tensor of that shape.
+inline void load_npy_file(const std::string& path) {
+  const NpyArray array = read_npy(path);
+  size_t bytes = npy_element_size(array.dtype);
+  for (const int64_t d : array.shape) bytes *= static_cast<size_t>(d);  // read_npy checked the product
+  require(array.data.size() == bytes, "npy: data size disagrees with the header");
+  const Tensor t = npy_to_tensor(array);
+  require(t.shape() == Shape(array.shape), "npy: tensor shape differs from the header's");
+  check_tensor("npy", t);
+}
+
 struct FuzzTarget {
   std::string name;  // also the seed folder, tests/fuzz/corpus/<name>/
   void (*load)(const std::string& path);
@@ -101,6 +113,7 @@ inline const std::vector<FuzzTarget>& fuzz_targets() {
       {"idx_images", [](const std::string& path) { load_idx_file(path, 3, "images"); }},
       {"idx_labels", [](const std::string& path) { load_idx_file(path, 1, "labels"); }},
       {"json", load_json_file},
+      {"npy", load_npy_file},
   };
   return targets;
 }

@@ -39,7 +39,7 @@ std::vector<std::string> seeds_of(const std::string& target) {
 }
 
 // Mutations aimed at the formats: besides blind byte damage, the lies a hostile file would tell (a header
-// length, an IDX dimension, a shape or offset) and the JSON a hand-edited header might hold.
+// length, an IDX dimension, a .npy header length, a shape or offset) and the JSON a hand-edited header might hold.
 class Mutator {
   // Bytes a parser gives meaning to; words an IDX header might hold; awkward numbers for JSON; dtype names
   // (the seven trifecta reads come first).
@@ -67,7 +67,7 @@ class Mutator {
   const T& pick(const std::array<T, N>& choices) { return choices[below(N)]; }
 
   std::string mutate_once(std::string b, const std::vector<std::string>& seeds) {
-    switch (below(9)) {
+    switch (below(10)) {
       case 0:  // cut short
         b.resize(below(b.size() + 1));
         break;
@@ -102,6 +102,9 @@ class Mutator {
         b = b.substr(0, below(b.size() + 1)) + other.substr(below(other.size() + 1));
         break;
       }
+      case 9:  // a lying little-endian u16 at byte 8 (the .npy header length)
+        write_number(b, 8, 2, false, pick(std::array<uint64_t, 6>{0, 1, 63, 118, b.size(), 0xffff}));
+        break;
     }
     return b;
   }

@@ -20,6 +20,7 @@
 
 #include "autograd/ops.h"
 #include "data/fashion_mnist.h"
+#include "data/image_set.h"
 #include "models/common/checkpoint.h"
 
 namespace trifecta {
@@ -323,10 +324,41 @@ TEST(VaeCli, TrainLeavesImagesMetricsAndACheckpointThatEvalReads) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("negative ELBO"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("IWAE NLL"), std::string::npos) << r.output;
+  // sample's default is the grid training drew, from the same prior draws: the same bytes.
+  const std::string trained_grid = read_file(out / "samples.png");
   fs::remove(out / "samples.png");
   r = run_vae("sample --out " + out.string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_TRUE(fs::exists(out / "samples.png"));
+  EXPECT_EQ(read_file(out / "samples.png"), trained_grid);
+}
+
+// sample --count N --format safetensors|npy writes [N, 1, 28, 28] in [0, 1] that the image-quality metrics
+// read (data/image_set.h); both formats hold the same images.
+TEST(VaeCli, SampleWritesImageSetsForTheMetrics) {
+  const fs::path out = temp_dir("sample_formats");
+  ASSERT_EQ(run_vae("train --out " + out.string() + kTiny).exit_code, 0);
+  for (const char* format : {"safetensors", "npy"}) {
+    const CliRun r = run_vae(std::string("sample --count 70 --format ") + format + " --out " + out.string());
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("wrote 70 samples to " + (out / "samples.").string() + format), std::string::npos) << r.output;
+  }
+  const Tensor from_safetensors = load_image_set((out / "samples.safetensors").string(), {.tensor = "images"});
+  const Tensor from_npy = load_image_set((out / "samples.npy").string());
+  EXPECT_EQ(from_safetensors.shape(), (Shape{70, 1, 28, 28}));
+  EXPECT_EQ(from_safetensors.to_vector<float>(), from_npy.to_vector<float>());
+  // The prior draws do not depend on the count: the first 5 of 70 are the 5 of --count 5 (up to BLAS
+  // blocking, which may differ with the batch size).
+  ASSERT_EQ(run_vae("sample --count 5 --format npy --out " + out.string()).exit_code, 0);
+  const std::vector<float> five = load_image_set((out / "samples.npy").string()).to_vector<float>();
+  const std::vector<float> first = from_npy.narrow(0, 0, 5).contiguous().to_vector<float>();
+  ASSERT_EQ(five.size(), first.size());
+  for (size_t i = 0; i < five.size(); ++i) ASSERT_NEAR(five[i], first[i], 1e-5) << i;
+  CliRun r = run_vae("sample --format jpeg --out " + out.string());
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("vae sample --format: expects png, safetensors or npy, got 'jpeg'"), std::string::npos) << r.output;
+  r = run_vae("sample --count 0 --out " + out.string());
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("vae sample --count: expects 1 to 1000000 images, got 0"), std::string::npos) << r.output;
 }
 
 // --threads is read by every command (it was ignored by sample and reconstruct): an impossible count fails.
