@@ -1,10 +1,9 @@
 """The PyTorch twin of trifecta's classifiers (models/classify/classifier.cpp): the same networks with the
 same parameter names, started from trifecta's initial weights (<trifecta out>/init.safetensors), trained on
 the same batches in the same order (the Philox Fisher-Yates of data/epoch_order.cpp) with the same
-optimizer (torch.optim.SGD with momentum, Adam, AdamW, Adam(amsgrad=True)) and learning-rate schedule
-(constant, or cosine as optim/lr_schedule.h computes it). The CNN's dropout masks come from torch's generator,
-not trifecta's Philox stream, so the CNN twins follow the same recipe but not the same trajectory; the MLP
-has no dropout and matches step for step up to float rounding. Prints one JSON line (also written to
+optimizer (torch.optim.SGD with momentum, Adam, AdamW, Adam(amsgrad=True)), learning-rate schedule
+(constant, or cosine as optim/lr_schedule.h computes it) and dropout masks (trifecta's Philox draws from the
+training-noise stream, kernels/dropout/dropout.h), so both take the same steps up to float rounding. Prints one JSON line (also written to
 --result) with ms/step, images/s, every step's loss, the test accuracy and cross-entropy, and the flags it ran
 with, under the names `classify train` gives them.
 
@@ -37,6 +36,24 @@ import safetensors_np  # noqa: E402
 
 # The Fashion-MNIST training set's pixel mean and standard deviation (models/classify/classifier.h).
 PIXEL_MEAN, PIXEL_STD = 0.2860, 0.3530
+NOISE_XOR = 0x9E3779B97F4A7C15  # Seeds::noise of models/common/runtime.cpp
+
+
+class PhiloxDropout(nn.Module):
+    """trifecta's dropout: element i (row-major) of the draw at the generator's (seed, offset) is kept when its
+    Philox uniform is below 1 - p and scaled by 1 / (1 - p) in float32; each draw advances the offset by numel."""
+
+    def __init__(self, p, seed):
+        super().__init__()
+        self.p, self.seed, self.offset = p, seed, 0
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            return x
+        keep = philox.uniform(x.numel(), self.seed, self.offset) < 1.0 - self.p
+        self.offset += x.numel()
+        mask = torch.from_numpy(keep.astype(np.float32)).reshape(x.shape).to(x.device)
+        return x * mask * torch.tensor(1.0 / (1.0 - self.p), dtype=torch.float32)
 
 
 def load_split(directory, split, limit):
@@ -53,7 +70,7 @@ def load_split(directory, split, limit):
 
 
 class Classifier(nn.Module):
-    def __init__(self, architecture, hidden1, hidden2, dropout):
+    def __init__(self, architecture, hidden1, hidden2, dropout, noise_seed=0):
         super().__init__()
         if architecture == "mlp":
             self.body = nn.Sequential(nn.Flatten(), nn.Linear(784, hidden1), nn.ReLU(), nn.Linear(hidden1, hidden2),
@@ -63,7 +80,7 @@ class Classifier(nn.Module):
             self.body = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
                                       nn.MaxPool2d(2), nn.Conv2d(32, 64, 3, padding=1, bias=False), nn.BatchNorm2d(64),
                                       nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU())
-            self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(128, 10))
+            self.head = nn.Sequential(PhiloxDropout(dropout, noise_seed), nn.Linear(128, 10))
 
     def forward(self, images):
         return self.head(self.body((images - PIXEL_MEAN) / PIXEL_STD))
@@ -163,9 +180,8 @@ def main():
     if not args.init:
         sys.exit("classify_torch.py: give --init (trifecta's init.safetensors) or --feature-net")
     device = torch.device(args.device)
-    torch.manual_seed(args.seed)
 
-    model = Classifier(args.architecture, args.hidden1, args.hidden2, args.dropout)
+    model = Classifier(args.architecture, args.hidden1, args.hidden2, args.dropout, args.seed ^ NOISE_XOR)
     weights, _ = safetensors_np.load(args.init)
     model.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()}, strict=True)
     model.to(device)

@@ -115,7 +115,7 @@ TEST(ClassifyCli, PredictAndFeaturesWithTheFeatureNetwork) {
 TEST(ClassifyCli, ARunsCheckpointServesEveryReadingCommand) {
   const fs::path dir = temp_dir("run");
   const fs::path run = dir / "run";
-  const std::string tiny = " --device cpu --threads 2 --architecture mlp --hidden1 16 --hidden2 8 --batch-size 16 "
+  const std::string tiny = " --device cpu --threads 1 --architecture mlp --hidden1 16 --hidden2 8 --batch-size 16 "
                            "--train-limit 64 --test-limit 32 --steps 4";
   CliRun r = run_classify("train --out " + run.string() + tiny);
   ASSERT_EQ(r.exit_code, 0) << r.output;
