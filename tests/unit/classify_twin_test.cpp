@@ -56,14 +56,16 @@ TEST(ClassifyTwin, BothSidesTakeTheSameSteps) {
                            "seed", "steps", "batch-size", "train-limit", "test-limit", "device"})
     EXPECT_EQ(twins.trifecta_flags.at(flag), torch_flags.at(flag)) << "--" << flag << " differs";
   EXPECT_EQ(fs::path(torch_flags.at("init").get<std::string>()), twins.run / "init.safetensors");
-  // Same initial weights, batches, dropout masks, optimizer and schedule: every step's loss agrees to float
-  // rounding, which compounds only slowly over these few steps.
+  // Same initial weights, batches, dropout masks, optimizer and schedule: the first steps agree to float
+  // rounding (measured: below 3e-6 relative over the first 10 steps), which compounds slowly through Adam
+  // (below 7e-4 at step 40).
   const std::vector<double> torch_losses = twins.torch.at("losses").get<std::vector<double>>();
   const int64_t steps = twins.trifecta_flags.at("steps").get<int64_t>();
   ASSERT_EQ(static_cast<int64_t>(twins.trifecta_losses.size()), steps) << "trifecta must log every step";
   ASSERT_EQ(static_cast<int64_t>(torch_losses.size()), steps);
   for (int64_t i = 0; i < steps; ++i)
-    EXPECT_NEAR(twins.trifecta_losses[i], torch_losses[i], 1e-3 * std::abs(torch_losses[i])) << "step " << i + 1;
+    EXPECT_NEAR(twins.trifecta_losses[i], torch_losses[i], (i < 10 ? 1e-5 : 5e-3) * std::abs(torch_losses[i]))
+        << "step " << i + 1;
 }
 
 TEST(ClassifyTwin, TestAccuracyAndLossAgree) {
