@@ -8,7 +8,7 @@
 
 namespace trifecta::classify {
 
-const char* const kFeatureNetSha256 = "0000000000000000000000000000000000000000000000000000000000000000";
+const char* const kFeatureNetSha256 = "50f879f3c496ecaeafd898acd21de1f3f6c3ba48b7f07c14003df95f5f8b44c1";
 
 std::string feature_net_path() {
   if (const char* path = std::getenv("TRIFECTA_FEATURE_NET"); path && *path) return path;
