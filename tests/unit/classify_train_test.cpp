@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -212,9 +213,12 @@ TEST(FeatureNet, TheCommittedNetworkLoadsAndClassifiesTheTestSet) {
   EXPECT_GE(amin(out.features).item<double>(), 0.0);
   const double accuracy = mean(eq(argmax(out.probabilities, 1), test.labels).to(DType::Float64)).item<double>();
   EXPECT_GT(accuracy, 0.90);
-  // float64 images give the same features as float32 ones, and the batch size does not change them.
+  // float64 images give the features of float32 ones, and the batch size changes them only by the rounding
+  // of another matrix-product blocking.
   const FeaturesAndProbabilities small_batches = net.compute(test.images.narrow(0, 0, 7).to(DType::Float64), 3);
-  EXPECT_EQ(small_batches.features.to_vector<float>(), out.features.narrow(0, 0, 7).to_vector<float>());
+  const std::vector<float> a = small_batches.features.to_vector<float>(), b = out.features.narrow(0, 0, 7).to_vector<float>();
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-5f * (1.0f + std::abs(b[i]))) << i;
 }
 
 TEST(FeatureNet, AnotherHashOrBadImagesAreClearErrors) {
