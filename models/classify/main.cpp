@@ -7,28 +7,20 @@
 //   classify features --feature-net --input images.idx --output features.safetensors
 //   classify export --out runs/classify --to model.safetensors   the model without optimizer state
 #include <cstdio>
-#include <iostream>
 
 #include "models/classify/train.h"
 
 int main(int argc, char** argv) {
   using namespace trifecta;
-  const CommandLine cli = classify::command_line();
-  if (argc < 2) {
-    std::cerr << cli.help();
-    return 2;
-  }
-  try {
-    const std::optional<CommandLine::Parsed> parsed = cli.parse({argv + 1, argv + argc});
-    if (!parsed) return 0;  // --help
-    const Flags& flags = parsed->flags;
-    if (parsed->command == "train") {
+  return run_main(classify::command_line(), argc, argv, [](const CommandLine::Parsed& parsed) {
+    const Flags& flags = parsed.flags;
+    if (parsed.command == "train") {
       classify::train(flags);
-    } else if (parsed->command == "predict") {
+    } else if (parsed.command == "predict") {
       classify::predict(flags);
-    } else if (parsed->command == "features") {
+    } else if (parsed.command == "features") {
       classify::write_features(flags);
-    } else if (parsed->command == "export") {
+    } else if (parsed.command == "export") {
       classify::export_model(flags);
     } else {
       const classify::Evaluation e = classify::evaluate_checkpoint(flags);
@@ -36,9 +28,5 @@ int main(int argc, char** argv) {
       std::printf("test accuracy        %.4f\n", e.accuracy);
       std::printf("test cross-entropy   %.4f nats\n", e.loss);
     }
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+  });
 }

@@ -3,12 +3,8 @@
 // C++ API's) to a safetensors file that names the network's version, and bad input ends with a clear message
 // and a non-zero exit. CTest passes the binary's path in TRIFECTA_CLASSIFY_BIN.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
-#include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -17,28 +13,17 @@
 #include "data/png.h"
 #include "models/classify/feature_net.h"
 #include "tensor/safetensors.h"
+#include "tests/harness/cli_run.h"
 
 namespace trifecta {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct CliRun {
-  int exit_code;
-  std::string output;  // stdout and stderr together
-};
+using testing::CliRun;
 
 CliRun run_classify(const std::string& args) {
-  const char* binary = std::getenv("TRIFECTA_CLASSIFY_BIN");
-  EXPECT_NE(binary, nullptr) << "TRIFECTA_CLASSIFY_BIN is not set; run through ctest";
-  const std::string command = std::string(binary ? binary : "false") + " " + args + " 2>&1";
-  std::FILE* pipe = ::popen(command.c_str(), "r");
-  EXPECT_NE(pipe, nullptr);
-  std::string output;
-  std::array<char, 4096> buffer;
-  while (size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) output.append(buffer.data(), n);
-  const int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+  return testing::run_binary(testing::binary_from("TRIFECTA_CLASSIFY_BIN"), args);
 }
 
 fs::path temp_dir(const std::string& name) {
