@@ -11,6 +11,7 @@
 #include "nn/loss.h"
 #include "nn/module.h"
 #include "nn/norm.h"
+#include "nn/pool.h"
 #include "nn/sequential.h"
 #include "nn/spectral_norm.h"
 #include "nn/weighted_layer.h"

@@ -30,6 +30,15 @@ def normal(n, seed, offset):
     return np.sqrt(-2.0 * np.log(u1)) * np.cos(6.283185307179586 * u2)
 
 
+def uniform(n, seed, offset):
+    """Element i of trifecta's philox_uniform at generator state (seed, offset), in [0, 1) with 53 random bits
+    from words 0 and 1 (kernels/fill/philox.h); dropout keeps element i when it is below 1 - p."""
+    counter = np.uint64(offset) + np.arange(n, dtype=np.uint64)
+    r0, r1, _, _ = philox4x32_10(counter & MASK, counter >> np.uint64(32), 0, 0, seed)
+    bits = ((r0.astype(np.uint64) << np.uint64(21)) ^ (r1.astype(np.uint64) >> np.uint64(11))) & np.uint64((1 << 53) - 1)
+    return bits.astype(np.float64) * 1.1102230246251565e-16
+
+
 def shuffled_order(n, seed, epoch):
     """data/epoch_order.cpp: Fisher-Yates driven by Philox with counter (i, epoch) and key seed."""
     i = np.arange(n - 1, 0, -1, dtype=np.uint64)

@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdio>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -102,6 +103,21 @@ std::optional<CommandLine::Parsed> CommandLine::parse(const std::vector<std::str
     flags.set(f.name, f.kind == Flags::Kind::Bool ? (switches[f.name] ? "true" : "false") : texts[f.name]);
   }
   return Parsed{command->name, std::move(flags)};
+}
+
+int run_main(const CommandLine& cli, int argc, char** argv, const std::function<void(const CommandLine::Parsed&)>& run) {
+  if (argc < 2) {
+    std::cerr << cli.help();
+    return 2;
+  }
+  try {
+    const std::optional<CommandLine::Parsed> parsed = cli.parse({argv + 1, argv + argc});
+    if (parsed) run(*parsed);  // nothing parsed: --help, already printed
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace trifecta

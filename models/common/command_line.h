@@ -11,6 +11,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -49,5 +50,10 @@ class CommandLine {
   std::string program_, description_;
   std::deque<Command> commands_;  // a deque: add_command's references stay valid as commands are added
 };
+
+// The whole main() of a model binary: without arguments prints the usage and returns 2; with --help prints
+// it and returns 0; else runs the parsed command, and returns 1 after printing "error: <message>" to stderr
+// when parsing or the command throws.
+int run_main(const CommandLine& cli, int argc, char** argv, const std::function<void(const CommandLine::Parsed&)>& run);
 
 }  // namespace trifecta

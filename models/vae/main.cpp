@@ -6,26 +6,18 @@
 //   vae reconstruct --out runs/vae   reconstructions.png of test images
 //   vae eval --out runs/vae [--iwae-k 100]   test negative ELBO and importance-weighted NLL
 #include <cstdio>
-#include <iostream>
 
 #include "models/vae/train.h"
 
 int main(int argc, char** argv) {
   using namespace trifecta;
-  const CommandLine cli = vae::command_line();
-  if (argc < 2) {
-    std::cerr << cli.help();
-    return 2;
-  }
-  try {
-    const std::optional<CommandLine::Parsed> parsed = cli.parse({argv + 1, argv + argc});
-    if (!parsed) return 0;  // --help
-    const Flags& flags = parsed->flags;
-    if (parsed->command == "train") {
+  return run_main(vae::command_line(), argc, argv, [](const CommandLine::Parsed& parsed) {
+    const Flags& flags = parsed.flags;
+    if (parsed.command == "train") {
       vae::train(flags);
-    } else if (parsed->command == "sample") {
+    } else if (parsed.command == "sample") {
       vae::sample_from_checkpoint(flags);
-    } else if (parsed->command == "reconstruct") {
+    } else if (parsed.command == "reconstruct") {
       vae::reconstruct_from_checkpoint(flags);
     } else {
       const vae::Evaluation e = vae::evaluate_checkpoint(flags);
@@ -33,9 +25,5 @@ int main(int argc, char** argv) {
       std::printf("negative ELBO        %.3f nats (reconstruction %.3f + KL %.3f)\n", e.negative_elbo, e.reconstruction, e.kl);
       std::printf("IWAE NLL (k=%lld)    %.3f nats\n", static_cast<long long>(flags.get_int("iwae-k")), e.iwae_nll);
     }
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+  });
 }

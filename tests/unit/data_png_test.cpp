@@ -1,5 +1,6 @@
 // PNG writing and image grids, checked by taking the file apart with zlib: the signature, each chunk's
-// CRC-32, the IHDR fields, and the pixels after inflating IDAT and removing the per-row filter bytes.
+// CRC-32, the IHDR fields, and the pixels after inflating IDAT and removing the per-row filter bytes; and
+// PNG reading, on files written here with every row filter and color type.
 #include <gtest/gtest.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -10,6 +11,7 @@
 #include <functional>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "autograd/ops.h"
@@ -113,6 +115,72 @@ TEST(Png, WritesTheFileAndRejectsBadPictures) {
   std::filesystem::remove(path);
   expect_error([&] { encode_png(pixels.data(), 8, 8, 2); }, "channels must be 1 (gray) or 3 (RGB)");
   expect_error([&] { encode_png(pixels.data(), 0, 8, 1); }, "cannot encode a 0x8 picture");
+}
+
+// A PNG as another program may write it: row y uses filter y % 5 (None, Sub, Up, Average, Paeth; section 9
+// of the specification), applied here from its definition so decode_png must undo each.
+std::string png_with_every_filter(const std::vector<uint8_t>& raw, uint32_t width, uint32_t height, int channels,
+                                  int color_type, int bit_depth = 8, int interlace = 0) {
+  const size_t row = width * static_cast<size_t>(channels), bpp = static_cast<size_t>(channels);
+  std::vector<Bytef> filtered;
+  for (size_t y = 0; y < height; ++y) {
+    const int filter = static_cast<int>(y % 5);
+    filtered.push_back(static_cast<Bytef>(filter));
+    for (size_t x = 0; x < row; ++x) {
+      const int a = x >= bpp ? raw[y * row + x - bpp] : 0, b = y > 0 ? raw[(y - 1) * row + x] : 0,
+                c = x >= bpp && y > 0 ? raw[(y - 1) * row + x - bpp] : 0;
+      const int p = a + b - c, pa = std::abs(p - a), pb = std::abs(p - b), pc = std::abs(p - c);
+      const int paeth = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+      const int predicted = filter == 0 ? 0 : filter == 1 ? a : filter == 2 ? b : filter == 3 ? (a + b) / 2 : paeth;
+      filtered.push_back(static_cast<Bytef>((raw[y * row + x] - predicted) & 0xff));
+    }
+  }
+  uLongf size = compressBound(static_cast<uLong>(filtered.size()));
+  std::string compressed(size, '\0');
+  compress2(reinterpret_cast<Bytef*>(compressed.data()), &size, filtered.data(), static_cast<uLong>(filtered.size()), 9);
+  compressed.resize(size);
+  const auto u32 = [](uint32_t v) {
+    return std::string{static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)};
+  };
+  const auto chunk = [&](const std::string& type, const std::string& data) {
+    const std::string body = type + data;
+    return u32(static_cast<uint32_t>(data.size())) + body +
+           u32(static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size()))));
+  };
+  const std::string header = u32(width) + u32(height) +
+                             std::string{static_cast<char>(bit_depth), static_cast<char>(color_type), 0, 0,
+                                         static_cast<char>(interlace)};
+  return std::string("\x89PNG\r\n\x1a\n", 8) + chunk("IHDR", header) + chunk("tEXt", "Comment\0x") +
+         chunk("IDAT", compressed) + chunk("IEND", "");
+}
+
+TEST(PngDecode, UndoesEveryFilterAndReadsEachColorType) {
+  for (const auto& [channels, color_type] : {std::pair{1, 0}, std::pair{2, 4}, std::pair{3, 2}, std::pair{4, 6}}) {
+    SCOPED_TRACE(channels);
+    std::vector<uint8_t> raw;
+    for (int i = 0; i < 7 * 10 * channels; ++i) raw.push_back(static_cast<uint8_t>((i * 97 + i / 7 * 13) % 256));
+    const trifecta::DecodedPng png = decode_png(png_with_every_filter(raw, 7, 10, channels, color_type), "t.png");
+    EXPECT_EQ(png.width, 7);
+    EXPECT_EQ(png.height, 10);
+    EXPECT_EQ(png.channels, channels);
+    EXPECT_EQ(png.pixels, raw);
+  }
+  // What encode_png writes reads back.
+  const std::vector<uint8_t> gray = {0, 50, 100, 150, 200, 250};
+  EXPECT_EQ(decode_png(encode_png(gray.data(), 3, 2, 1), "g.png").pixels, gray);
+}
+
+TEST(PngDecode, RefusesWhatItDoesNotReadNamingTheFile) {
+  const std::vector<uint8_t> raw(4 * 4, 9);
+  expect_error([&] { decode_png(png_with_every_filter(raw, 4, 4, 1, 3), "palette.png"); }, "palette.png", "color type 3");
+  expect_error([&] { decode_png(png_with_every_filter(raw, 2, 4, 2, 0, 16), "deep.png"); }, "deep.png", "16-bit");
+  expect_error([&] { decode_png(png_with_every_filter(raw, 4, 4, 1, 0, 8, 1), "laced.png"); }, "laced.png", "interlaced");
+  const std::string good = png_with_every_filter(raw, 4, 4, 1, 0);
+  expect_error([&] { decode_png(good.substr(0, good.size() - 20), "cut.png"); }, "cut.png", "truncated");
+  expect_error([&] { decode_png("GIF89a", "gif.png"); }, "gif.png", "not a PNG");
+  std::string flipped = good;
+  flipped[20] = static_cast<char>(flipped[20] ^ 4);
+  expect_error([&] { decode_png(flipped, "flip.png"); }, "flip.png", "CRC");
 }
 
 TEST(ImageGrid, LayoutLikeTorchvisionMakeGrid) {

@@ -22,33 +22,17 @@
 #include "data/fashion_mnist.h"
 #include "data/image_set.h"
 #include "models/common/checkpoint.h"
+#include "tests/harness/cli_run.h"
 
 namespace trifecta {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct CliRun {
-  int exit_code;
-  std::string output;  // stdout and stderr together
-};
+using testing::CliRun;
 
-std::string vae_binary() {
-  const char* binary = std::getenv("TRIFECTA_VAE_BIN");
-  EXPECT_NE(binary, nullptr) << "TRIFECTA_VAE_BIN is not set; run through ctest";
-  return binary ? binary : "false";
-}
-
-CliRun run_vae(const std::string& args) {
-  const std::string command = vae_binary() + " " + args + " 2>&1";
-  std::FILE* pipe = ::popen(command.c_str(), "r");
-  EXPECT_NE(pipe, nullptr);
-  std::string output;
-  std::array<char, 4096> buffer;
-  while (size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) output.append(buffer.data(), n);
-  const int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
+std::string vae_binary() { return testing::binary_from("TRIFECTA_VAE_BIN"); }
+CliRun run_vae(const std::string& args) { return testing::run_binary(vae_binary(), args); }
 
 fs::path temp_dir(const std::string& name) {
   const fs::path dir = fs::temp_directory_path() / ("trifecta_vae_cli_" + std::to_string(::getpid()) + "_" + name);
