@@ -1,4 +1,4 @@
-// g-SGD (Meng, Zheng, Zhang, Chen, Ma, Liu, "G-SGD: Optimizing ReLU Neural Networks in its Positively
+// g-SGD (Meng, Zheng, Zhang, Chen, Ye, Ma, Yu, Liu, "G-SGD: Optimizing ReLU Neural Networks in its Positively
 // Scale-Invariant Space", ICLR 2019, arXiv 1802.03713): SGD on the values of a ReLU MLP's basis paths instead
 // of on its weights.
 //
