@@ -125,4 +125,18 @@ void gsgd_layer_step_(const Tensor& weight, const Tensor& grad, const Tensor& ro
                                                                          column_factor, skeleton_factor);
 }
 
+Tensor gsgd_outgoing_sums(const Tensor& weight, const Tensor& grad) {
+  const char* op = "gsgd_outgoing_sums";
+  TRIFECTA_CHECK(weight.defined() && weight.ndim() == 2 && is_floating(weight.dtype()), op,
+                 "the weight must be a floating matrix [out, in], got ",
+                 weight.defined() ? weight.str() : std::string("an undefined tensor"));
+  TRIFECTA_CHECK(grad.defined() && grad.shape() == weight.shape() && grad.dtype() == weight.dtype() &&
+                     grad.device() == weight.device(),
+                 op, "the gradient ", grad.defined() ? grad.str() : std::string("(undefined)"),
+                 " does not match the weight ", weight.str());
+  Tensor out = empty({weight.size(1)}, weight.options());
+  kernel_for<GsgdOutgoingSumsKernel>(OpId::gsgd_outgoing_sums, weight.device())(weight, grad, out);
+  return out;
+}
+
 }  // namespace trifecta::optim

@@ -29,6 +29,10 @@ void adam_step_(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, 
 void gsgd_layer_step_(const Tensor& weight, const Tensor& grad, const Tensor& row_scale, const Tensor& column_scale,
                       const Tensor& column_factor, const Tensor& skeleton_factor, const GsgdLayerStepArgs& args);
 
+// g-SGD's inverse chain rule term of the units below a layer: out[a] = sum_i weight[i,a] * grad[i,a], a new
+// [columns] tensor of the weight's dtype and device.
+Tensor gsgd_outgoing_sums(const Tensor& weight, const Tensor& grad);
+
 // Throw, naming `who`, when hyperparameters make no sensible update: a negative or non-finite (NaN included)
 // learning rate, weight decay, momentum or eps, a non-finite dampening, Nesterov without plain momentum, a
 // beta outside [0, 1). The messages are PyTorch's ("Invalid learning rate: -1"). The steps above check their

@@ -59,7 +59,6 @@ std::vector<nn::Linear*> GSGD::relu_chain(const nn::Sequential& net) {
 
 GSGD::GSGD(const std::vector<nn::Linear*>& chain, const GsgdOptions& options)
     : Optimizer("GSGD", {{chain_parameters(chain), {}, {}}}, options.lr, 0.0), options_(options) {
-  check_sgd_args({.lr = options.lr}, kWho);
   TRIFECTA_CHECK(chain.size() >= 2, kWho, "the chain has ", chain.size(),
                  " Linear layer; g-SGD needs at least one hidden layer (two or more Linear layers)");
   hidden_width_ = chain[0]->out_features;
@@ -133,7 +132,7 @@ Tensor GSGD::skeleton_path_terms() const {
   for (size_t k = 1; k < layers_.size(); ++k) {
     const Tensor& w = layers_[k].weight;
     const Tensor g = w.grad();
-    const Tensor leaving = sum(mul(w, g), {0});  // [h]: sum over all weights leaving each unit
+    const Tensor leaving = gsgd_outgoing_sums(w, g);  // [h]: over all weights leaving each unit
     const Tensor skeleton = mul(skeleton_entries(k, w), skeleton_entries(k, g));
     terms = sub(terms, sub(leaving, skeleton));
   }
@@ -215,7 +214,8 @@ void GSGD::begin_step() {
   }
 }
 
-void GSGD::update(const Tensor& param, const Tensor& grad, const std::vector<Tensor>&, int64_t, const ParamGroup& group) {
+void GSGD::update(const Tensor& param, const Tensor& grad, const std::vector<Tensor>&, int64_t,
+                  const ParamGroup& group) {
   const auto [k, is_bias] = slot_.at(param.impl());
   const Factors& f = factors_.at(k);
   if (is_bias) {

@@ -104,8 +104,10 @@ class GSGD : public Optimizer {
   struct Layer {
     Tensor weight, bias;
     GsgdSkeleton skeleton;
-    int64_t gather_dim;     // where skeleton_index points: the column of each row (First, Hidden) or the row of each column (Last)
-    Tensor skeleton_index;  // int64 [h, 1] or [1, h] for gather
+    // gather's dim and index: the skeleton weight's column in each row j (First, Hidden: int64 [h, 1], dim 1)
+    // or its row in each column j (Last: [1, h], dim 0).
+    int64_t gather_dim;
+    Tensor skeleton_index;
   };
   // The per-unit products of skeleton weights of the current weights (and, with gradients, the skeleton
   // paths' gradient terms): what steps 2 to 4 are computed from.

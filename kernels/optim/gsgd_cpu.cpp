@@ -92,8 +92,41 @@ void gsgd_layer_step_cpu(const GsgdLayerStepArgs& args, const Tensor& weight, co
   });
 }
 
+// Columns in parallel (each thread owns a range of columns, so every sum is added in row order); rows outer,
+// so a dense row is read contiguously into the range's running sums.
+void gsgd_outgoing_sums_cpu(const Tensor& weight, const Tensor& grad, const Tensor& out) {
+  const int64_t rows = weight.size(0), columns = weight.size(1);
+  if (columns == 0) return;
+  dispatch_dtype<DTypeSet::Floating>(weight.dtype(), "gsgd_outgoing_sums", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    using C = compute_t<T>;
+    const T* w = static_cast<const T*>(weight.raw_data());
+    const T* g = static_cast<const T*>(grad.raw_data());
+    T* o = static_cast<T*>(out.raw_data());
+    const int64_t w_row = weight.stride(0), w_col = weight.stride(1);
+    const int64_t g_row = grad.stride(0), g_col = grad.stride(1);
+    const int64_t grain_columns = kElementwiseGrain / (rows > 0 ? rows : 1) + 1;
+    parallel_for(0, columns, grain_columns, [&](int64_t begin, int64_t end) {
+      std::vector<C> sums(static_cast<size_t>(end - begin), C(0));
+      for (int64_t i = 0; i < rows; ++i) {
+        const T* w_i = w + i * w_row + begin * w_col;
+        const T* g_i = g + i * g_row + begin * g_col;
+        if (w_col == 1 && g_col == 1) {
+#pragma GCC ivdep
+          for (int64_t a = 0; a < end - begin; ++a) sums[a] = sums[a] + convert<C>(w_i[a]) * convert<C>(g_i[a]);
+        } else {
+          for (int64_t a = 0; a < end - begin; ++a)
+            sums[a] = sums[a] + convert<C>(w_i[a * w_col]) * convert<C>(g_i[a * g_col]);
+        }
+      }
+      for (int64_t a = begin; a < end; ++a) o[a] = convert<T>(sums[static_cast<size_t>(a - begin)]);
+    });
+  });
+}
+
 }  // namespace
 
 TRIFECTA_REGISTER_KERNEL(gsgd_layer_step, CPU, &gsgd_layer_step_cpu);
+TRIFECTA_REGISTER_KERNEL(gsgd_outgoing_sums, CPU, &gsgd_outgoing_sums_cpu);
 
 }  // namespace trifecta

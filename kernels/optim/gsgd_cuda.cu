@@ -1,6 +1,7 @@
-// CUDA g-SGD layer update: one thread per weight element (grid-stride), applying gsgd_weight_update
-// (kernels/optim/gsgd_ops.h), the function the CPU loop applies too. Each element is written by exactly one
-// thread, so the result does not depend on the launch.
+// CUDA g-SGD kernels: the layer update, one thread per weight element (grid-stride) applying
+// gsgd_weight_update (kernels/optim/gsgd_ops.h), the function the CPU loop applies too, and the outgoing sums,
+// one thread per column. Each output element is written by exactly one thread, so results do not depend on
+// the launch.
 #include "kernels/common/elementwise_cuda.cuh"
 #include "kernels/kernel_signatures.h"
 #include "kernels/optim/gsgd_ops.h"
@@ -54,8 +55,32 @@ void gsgd_layer_step_cuda(const GsgdLayerStepArgs& args, const Tensor& weight, c
   TRIFECTA_CUDA_LAUNCH_CHECK("gsgd_layer_step");
 }
 
+// One thread per column, adding its rows in order (adjacent threads read adjacent columns: coalesced).
+template <class T>
+__global__ void gsgd_outgoing_sums_kernel(const T* w, const T* g, T* out, int64_t rows, int64_t columns,
+                                          int64_t w_row, int64_t w_col, int64_t g_row, int64_t g_col) {
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t a = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; a < columns; a += stride)
+    out[a] = convert<T>(gsgd_outgoing_sum<compute_t<T>, T>(w + a * w_col, g + a * g_col, rows, w_row, g_row));
+}
+
+void gsgd_outgoing_sums_cuda(const Tensor& weight, const Tensor& grad, const Tensor& out) {
+  const int64_t rows = weight.size(0), columns = weight.size(1);
+  if (columns == 0) return;
+  constexpr int kBlock = 128;
+  dispatch_dtype<DTypeSet::Floating>(weight.dtype(), "gsgd_outgoing_sums", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    gsgd_outgoing_sums_kernel<T><<<gpu::grid_size(columns, kBlock), kBlock, 0, gpu::stream()>>>(
+        static_cast<const T*>(weight.raw_data()), static_cast<const T*>(grad.raw_data()),
+        static_cast<T*>(out.raw_data()), rows, columns, weight.stride(0), weight.stride(1), grad.stride(0),
+        grad.stride(1));
+  });
+  TRIFECTA_CUDA_LAUNCH_CHECK("gsgd_outgoing_sums");
+}
+
 }  // namespace
 
 TRIFECTA_REGISTER_KERNEL(gsgd_layer_step, CUDA, &gsgd_layer_step_cuda);
+TRIFECTA_REGISTER_KERNEL(gsgd_outgoing_sums, CUDA, &gsgd_outgoing_sums_cuda);
 
 }  // namespace trifecta

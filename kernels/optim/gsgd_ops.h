@@ -66,12 +66,24 @@ TRIFECTA_HD inline C gsgd_weight_update(GsgdSkeleton layout, C neg_lr, C w, C g,
   return updated;
 }
 
-// Kernel signature. weight and grad are [rows, columns] of one floating dtype and device, any strides (weight
+// The column sums of weight * grad, out[a] = sum_i W[i,a] dL/dW[i,a]: for every unit a of the layer below, what
+// the weights leaving it contribute to the inverse chain rule of its skeleton path (optim/gsgd.h), summed in
+// row order on both devices, in one pass without a product temporary.
+template <class C, class T>
+TRIFECTA_HD inline C gsgd_outgoing_sum(const T* w, const T* g, int64_t rows, int64_t w_row, int64_t g_row) {
+  C sum = C(0);
+  for (int64_t i = 0; i < rows; ++i) sum = sum + convert<C>(w[i * w_row]) * convert<C>(g[i * g_row]);
+  return sum;
+}
+
+// Kernel signatures. weight and grad are [rows, columns] of one floating dtype and device, any strides (weight
 // written in place, not overlapping grad); row_scale [rows], column_scale and column_factor [columns],
 // skeleton_factor [h] are contiguous, of the weight's dtype and device, or undefined (all ones). The front
 // end (optim/functional.h, gsgd_layer_step_) checks all of this.
 using GsgdLayerStepKernel = void(const GsgdLayerStepArgs& args, const Tensor& weight, const Tensor& grad,
                                  const Tensor& row_scale, const Tensor& column_scale, const Tensor& column_factor,
                                  const Tensor& skeleton_factor);
+// out [columns] is contiguous, of the weight's dtype and device.
+using GsgdOutgoingSumsKernel = void(const Tensor& weight, const Tensor& grad, const Tensor& out);
 
 }  // namespace trifecta

@@ -203,5 +203,25 @@ TRIFECTA_OP_SPEC({
     .dtypes = kAllFloating,
 });
 
+// ---- g-SGD's outgoing sums: inputs {weight, grad}, out[a] = sum_i weight[i,a] grad[i,a] ----
+TRIFECTA_OP_SPEC({
+    .op = OpId::gsgd_outgoing_sums,
+    .cases = {{"square", {{{6, 6}}, {{6, 6}}}},
+              {"wide_transposed_grad", {{{3, 9}}, {{3, 9}, Domain::Normal, Layout::Transposed}}},
+              {"tall_strided_weight", {{{9, 4}, Domain::Normal, Layout::Strided}, {{9, 4}}}},
+              {"one_row_expanded_grad", {{{1, 5}}, {{1, 5}, Domain::Normal, Layout::Expanded}}},
+              {"one_column", {{{7, 1}}, {{7, 1}}}}},
+    .run = [](const TensorList& in, const OpCase&) { return TensorList{optim::gsgd_outgoing_sums(in[0], in[1])}; },
+    .reference =
+        [](const std::vector<Ref>& in, const OpCase&) {
+          const int64_t rows = in[0].shape[0], columns = in[0].shape[1];
+          Ref out(Shape{columns});
+          for (int64_t a = 0; a < columns; ++a)
+            for (int64_t i = 0; i < rows; ++i) out[a] += in[0].at({i, a}) * in[1].at({i, a});
+          return std::vector<Ref>{out};
+        },
+    .dtypes = kAllFloating,
+});
+
 }  // namespace
 }  // namespace trifecta::testing

@@ -19,22 +19,13 @@
 #include "nn/sequential.h"
 #include "optim/gsgd.h"
 #include "optim/sgd.h"
+#include "tests/harness/expect_error.h"
 
 namespace trifecta::testing {
 namespace {
 
 using optim::GSGD;
 using optim::GsgdOptions;
-
-#define EXPECT_ERROR_WITH(statement, fragment)                                        \
-  do {                                                                                \
-    try {                                                                             \
-      statement;                                                                      \
-      ADD_FAILURE() << "expected an Error containing \"" << (fragment) << "\"";       \
-    } catch (const Error& e) {                                                        \
-      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what(); \
-    }                                                                                 \
-  } while (0)
 
 // A ReLU MLP inputs -> hidden x hidden_layers -> outputs, with its Linear layers in order.
 struct Mlp {
@@ -383,19 +374,20 @@ TEST(Gsgd, RefusesWhatThePaperDoesNotSupport) {
   {
     Generator g(1);
     nn::Linear a(4, 5, true, &g), b(5, 6, true, &g), c(6, 2, true, &g);
-    EXPECT_ERROR_WITH(GSGD({&a, &b, &c}), "hidden layer 1 has 6 units but hidden layer 0 has 5");
-    EXPECT_ERROR_WITH(GSGD({&a, &c}), "layer 1 takes 6 inputs but layer 0 gives 5");
-    EXPECT_ERROR_WITH(GSGD({&a}), "g-SGD needs at least one hidden layer");
-    EXPECT_ERROR_WITH(GSGD({&a, &b, nullptr}), "layer 2 of the chain is null");
+    expect_error([&] { GSGD({&a, &b, &c}); }, "hidden layer 1 has 6 units but hidden layer 0 has 5");
+    expect_error([&] { GSGD({&a, &c}); }, "layer 1 takes 6 inputs but layer 0 gives 5");
+    expect_error([&] { GSGD({&a}); }, "g-SGD needs at least one hidden layer");
+    expect_error([&] { GSGD({&a, &b, nullptr}); }, "layer 2 of the chain is null");
   }
   {
     nn::Sequential tanh_net{std::make_shared<nn::Linear>(3, 4), std::make_shared<nn::Tanh>(),
                             std::make_shared<nn::Linear>(4, 2)};
-    EXPECT_ERROR_WITH(GSGD::relu_chain(tanh_net), "layer 1 of the Sequential is a Tanh where a ReLU should be");
+    expect_error([&] { GSGD::relu_chain(tanh_net); }, "layer 1 of the Sequential is a Tanh where a ReLU should be");
     nn::Sequential ends_with_relu{std::make_shared<nn::Linear>(3, 4), std::make_shared<nn::ReLU>()};
-    EXPECT_ERROR_WITH(GSGD::relu_chain(ends_with_relu), "must end with a Linear layer");
+    expect_error([&] { GSGD::relu_chain(ends_with_relu); }, "must end with a Linear layer");
     nn::Sequential two_linears{std::make_shared<nn::Linear>(3, 4), std::make_shared<nn::Linear>(4, 2)};
-    EXPECT_ERROR_WITH(GSGD::relu_chain(two_linears), "layer 1 of the Sequential is a Linear where a ReLU should be");
+    expect_error([&] { GSGD::relu_chain(two_linears); },
+                 "layer 1 of the Sequential is a Linear where a ReLU should be");
     nn::Sequential mlp{std::make_shared<nn::Flatten>(), std::make_shared<nn::Linear>(3, 4),
                        std::make_shared<nn::ReLU>(), std::make_shared<nn::Linear>(4, 2)};
     EXPECT_EQ(GSGD::relu_chain(mlp).size(), 2u);
@@ -406,11 +398,11 @@ TEST(Gsgd, RefusesWhatThePaperDoesNotSupport) {
       NoGradGuard no_grad;
       fill_(m.chain[1]->weight.select(0, 1).narrow(0, 1, 1), 0.0);  // the last layer's skeleton weight of unit 1
     }
-    EXPECT_ERROR_WITH(GSGD(m.chain), "the skeleton weight of hidden unit 1 in layer 1 is 0");
+    expect_error([&] { GSGD(m.chain); }, "the skeleton weight of hidden unit 1 in layer 1 is 0");
   }
   {
     Mlp m = make_mlp(3, 4, 2, 1, DType::Float16, 2);
-    EXPECT_ERROR_WITH(GSGD(m.chain), "use float32 or float64");
+    expect_error([&] { GSGD(m.chain); }, "use float32 or float64");
   }
   {
     Mlp m = make_mlp(3, 4, 2, 1, DType::Float32, 2);
@@ -418,8 +410,8 @@ TEST(Gsgd, RefusesWhatThePaperDoesNotSupport) {
     const Batch batch = make_batch(4, 3, 2, DType::Float32, 1);
     m.chain[0]->weight.requires_grad_(false);
     compute_gradients(m, batch);
-    EXPECT_ERROR_WITH(gsgd.step(), "a parameter of layer 0 has no gradient");
-    EXPECT_ERROR_WITH(GSGD(m.chain, {.lr = -1.0}), "Invalid learning rate: -1");
+    expect_error([&] { gsgd.step(); }, "a parameter of layer 0 has no gradient");
+    expect_error([&] { GSGD(m.chain, {.lr = -1.0}); }, "Invalid learning rate: -1");
   }
 }
 
@@ -451,16 +443,17 @@ TEST(Gsgd, StateDictResumesExactlyAndRefusesAnotherChain) {
   }
 
   Mlp wider = make_mlp(5, 6, 3, 2, DType::Float32, 0);
-  EXPECT_ERROR_WITH(GSGD(wider.chain).load_state_dict(gsgd.state_dict()),
-                    "saved for a chain with hidden_width = 4 but this GSGD's chain has 6");
+  expect_error([&] { GSGD(wider.chain).load_state_dict(gsgd.state_dict()); },
+               "saved for a chain with hidden_width = 4 but this GSGD's chain has 6");
   Mlp deeper = make_mlp(5, 4, 3, 3, DType::Float32, 0);
-  EXPECT_ERROR_WITH(GSGD(deeper.chain).load_state_dict(gsgd.state_dict()), "chain_layers = 3 but this GSGD's chain has 4");
+  expect_error([&] { GSGD(deeper.chain).load_state_dict(gsgd.state_dict()); },
+               "chain_layers = 3 but this GSGD's chain has 4");
   NamedTensors with_decay = gsgd.state_dict();
   for (auto& [name, t] : with_decay)
     if (name == "param_groups.0.weight_decay") t = from_vector<double>({0.1}, Shape{});
-  EXPECT_ERROR_WITH(resumed.load_state_dict(with_decay), "g-SGD has no weight decay");
+  expect_error([&] { resumed.load_state_dict(with_decay); }, "g-SGD has no weight decay");
   NamedTensors sgd_state = optim::SGD(a.net->parameters()).state_dict();
-  EXPECT_ERROR_WITH(resumed.load_state_dict(sgd_state), "the state is from a SGD optimizer, not GSGD");
+  expect_error([&] { resumed.load_state_dict(sgd_state); }, "the state is from a SGD optimizer, not GSGD");
 }
 
 // ---- CUDA against the CPU ----
