@@ -1,7 +1,8 @@
-// The fused g-SGD update of one Linear layer's weight (Meng et al., "G-SGD: Optimizing ReLU Neural Networks
-// in its Positively Scale-Invariant Space", ICLR 2019): what optim/gsgd.h calls once per layer after it has
-// computed the per-unit factors below from the whole chain. The element math is one __host__ __device__
-// function shared by the CPU and CUDA loops, so both devices compute the same function.
+// g-SGD's two kernels (Meng et al., "G-SGD: Optimizing ReLU Neural Networks in its Positively Scale-Invariant
+// Space", ICLR 2019), which optim/gsgd.h calls per layer: the column sums of W * dL/dW its inverse chain rule
+// needs, and the fused update of the weight once it has computed the per-unit factors below from the whole
+// chain. The element math is __host__ __device__ functions shared by the CPU and CUDA loops, so both devices
+// compute the same function.
 //
 // Weight W [out, in] of layer l in a chain of equal hidden width h. The skeleton weights (the paper's
 // skeleton method) sit at
