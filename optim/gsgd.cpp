@@ -113,9 +113,9 @@ Tensor GSGD::skeleton_entries(size_t k, const Tensor& t) const {
 
 GSGD::Skeleton GSGD::skeleton_products() const {
   const size_t hidden_layers = layers_.size() - 1;
-  std::vector<Tensor> entries;
-  for (size_t k = 0; k < layers_.size(); ++k) entries.push_back(skeleton_entries(k, layers_[k].weight));
   Skeleton s;
+  for (size_t k = 0; k < layers_.size(); ++k) s.weights.push_back(skeleton_entries(k, layers_[k].weight));
+  const std::vector<Tensor>& entries = s.weights;
   s.down.resize(hidden_layers);
   s.up.resize(hidden_layers);
   s.down[0] = entries[0];
@@ -126,14 +126,14 @@ GSGD::Skeleton GSGD::skeleton_products() const {
   return s;
 }
 
-Tensor GSGD::skeleton_path_terms() const {
+Tensor GSGD::skeleton_path_terms(const Skeleton& s) const {
   // s_j dL/ds_j = w1_j dL/dw1_j - (what the non-skeleton paths leaving j above the first layer account for).
-  Tensor terms = mul(skeleton_entries(0, layers_[0].weight), skeleton_entries(0, layers_[0].weight.grad()));
+  Tensor terms = mul(s.weights[0], skeleton_entries(0, layers_[0].weight.grad()));
   for (size_t k = 1; k < layers_.size(); ++k) {
     const Tensor& w = layers_[k].weight;
     const Tensor g = w.grad();
     const Tensor leaving = gsgd_outgoing_sums(w, g);  // [h]: over all weights leaving each unit
-    const Tensor skeleton = mul(skeleton_entries(k, w), skeleton_entries(k, g));
+    const Tensor skeleton = mul(s.weights[k], skeleton_entries(k, g));
     terms = sub(terms, sub(leaving, skeleton));
   }
   return terms;
@@ -173,7 +173,7 @@ std::vector<LayerPaths> GSGD::basis_path_gradient() const {
   check_gradients("GSGD.basis_path_gradient");
   NoGradGuard no_grad;
   const Skeleton s = skeleton_products();
-  const Tensor skeleton_gradient = div(skeleton_path_terms(), s.path_values);
+  const Tensor skeleton_gradient = div(skeleton_path_terms(s), s.path_values);
   std::vector<LayerPaths> out;
   for (size_t k = 0; k < layers_.size(); ++k) {
     const Layer& layer = layers_[k];
@@ -199,7 +199,7 @@ void GSGD::begin_step() {
   const Skeleton s = skeleton_products();
   // R_j = s_j' / s_j = 1 - lr (dL/ds_j) / s_j = 1 - lr (s_j dL/ds_j) / s_j^2.
   const Tensor ratio = sub(ones_like(s.path_values),
-                           mul(mul(skeleton_path_terms(), inverse_square(s.path_values)), Scalar(lr)));
+                           mul(mul(skeleton_path_terms(s), inverse_square(s.path_values)), Scalar(lr)));
   const Tensor inverse_ratio = reciprocal(ratio);
   factors_.assign(layers_.size(), {});
   for (size_t k = 0; k < layers_.size(); ++k) {

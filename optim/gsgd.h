@@ -112,6 +112,7 @@ class GSGD : public Optimizer {
   // The per-unit products of skeleton weights of the current weights (and, with gradients, the skeleton
   // paths' gradient terms): what steps 2 to 4 are computed from.
   struct Skeleton {
+    std::vector<Tensor> weights;  // weights[k] [h]: layer k's skeleton weight of each hidden unit
     std::vector<Tensor> down;  // down[k] [h]: D of the hidden units after layer k (k = 0 .. L-2)
     std::vector<Tensor> up;    // up[k] [h]: U of the same units
     Tensor path_values;        // s [h]
@@ -124,7 +125,7 @@ class GSGD : public Optimizer {
   Tensor skeleton_entries(size_t k, const Tensor& t) const;
   Skeleton skeleton_products() const;
   // s_j dL/ds_j (step 2) from the current gradients.
-  Tensor skeleton_path_terms() const;
+  Tensor skeleton_path_terms(const Skeleton& skeleton) const;
   void check_gradients(const char* who) const;
 
   GsgdOptions options_;
