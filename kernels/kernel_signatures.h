@@ -15,6 +15,7 @@
 #include "kernels/matmul/matmul.h"
 #include "kernels/norm/batch_norm_ops.h"
 #include "kernels/norm/layer_norm_ops.h"
+#include "kernels/optim/gsgd_ops.h"
 #include "kernels/optim/optim_ops.h"
 #include "kernels/pool/pool.h"
 #include "kernels/reduce/reduce_ops.h"

@@ -94,4 +94,49 @@ void adam_step_(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, 
   kernel_for<AdamStepKernel>(OpId::adam_step, param.device())(args, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq);
 }
 
+void gsgd_layer_step_(const Tensor& weight, const Tensor& grad, const Tensor& row_scale, const Tensor& column_scale,
+                      const Tensor& column_factor, const Tensor& skeleton_factor, const GsgdLayerStepArgs& args) {
+  const char* op = "gsgd_layer_step";
+  TRIFECTA_CHECK(non_negative(args.lr), op, "Invalid learning rate: ", args.lr);
+  TRIFECTA_CHECK(weight.defined() && weight.ndim() == 2, op, "the weight must be a matrix [out, in], got ",
+                 weight.defined() ? weight.str() : std::string("an undefined tensor"));
+  check_operands(op, {{"weight", weight, true}, {"gradient", grad, false}});
+  const int64_t rows = weight.size(0), columns = weight.size(1);
+  TRIFECTA_CHECK(args.skeleton != GsgdSkeleton::Hidden || rows == columns, op,
+                 "a hidden layer of an equal-width chain has a square weight, got ", weight.str());
+  const int64_t units = args.skeleton == GsgdSkeleton::Last ? columns : rows;
+  const std::pair<const char*, std::pair<const Tensor*, int64_t>> factors[] = {
+      {"row_scale", {&row_scale, rows}},
+      {"column_scale", {&column_scale, columns}},
+      {"column_factor", {&column_factor, columns}},
+      {"skeleton_factor", {&skeleton_factor, units}}};
+  for (const auto& [name, factor] : factors) {
+    const Tensor& t = *factor.first;
+    if (!t.defined()) continue;
+    TRIFECTA_CHECK(t.ndim() == 1 && t.size(0) == factor.second && t.is_contiguous() && t.dtype() == weight.dtype() &&
+                       t.device() == weight.device(),
+                   op, "the ", name, " should be a contiguous ", dtype_name(weight.dtype()), "[", factor.second, "] on ",
+                   weight.device().str(), " for the weight ", weight.str(), ", got ", t.str());
+    TRIFECTA_CHECK(!share_memory(t, weight), op, "the ", name, " shares memory with the weight it scales");
+  }
+  NoGradGuard no_grad;
+  begin_inplace(weight, op);
+  kernel_for<GsgdLayerStepKernel>(OpId::gsgd_layer_step, weight.device())(args, weight, grad, row_scale, column_scale,
+                                                                         column_factor, skeleton_factor);
+}
+
+Tensor gsgd_outgoing_sums(const Tensor& weight, const Tensor& grad) {
+  const char* op = "gsgd_outgoing_sums";
+  TRIFECTA_CHECK(weight.defined() && weight.ndim() == 2 && is_floating(weight.dtype()), op,
+                 "the weight must be a floating matrix [out, in], got ",
+                 weight.defined() ? weight.str() : std::string("an undefined tensor"));
+  TRIFECTA_CHECK(grad.defined() && grad.shape() == weight.shape() && grad.dtype() == weight.dtype() &&
+                     grad.device() == weight.device(),
+                 op, "the gradient ", grad.defined() ? grad.str() : std::string("(undefined)"),
+                 " does not match the weight ", weight.str());
+  Tensor out = empty({weight.size(1)}, weight.options());
+  kernel_for<GsgdOutgoingSumsKernel>(OpId::gsgd_outgoing_sums, weight.device())(weight, grad, out);
+  return out;
+}
+
 }  // namespace trifecta::optim

@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "kernels/optim/gsgd_ops.h"
 #include "kernels/optim/optim_ops.h"
 #include "tensor/tensor.h"
 
@@ -20,6 +21,17 @@ void sgd_step_(const Tensor& param, const Tensor& grad, const Tensor& momentum_b
 // this update (the first is 1).
 void adam_step_(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
                 const Tensor& max_exp_avg_sq, const AdamStepArgs& args);
+
+// g-SGD, one layer of a ReLU chain (formula in kernels/optim/gsgd_ops.h): weight [rows, columns] is updated
+// in place from grad; row_scale [rows], column_scale and column_factor [columns] and skeleton_factor [h] (h =
+// rows for the First and Hidden layouts, columns for Last; a Hidden weight is square) are of the weight's dtype
+// and device, or undefined for all ones. optim/gsgd.h computes them.
+void gsgd_layer_step_(const Tensor& weight, const Tensor& grad, const Tensor& row_scale, const Tensor& column_scale,
+                      const Tensor& column_factor, const Tensor& skeleton_factor, const GsgdLayerStepArgs& args);
+
+// g-SGD's inverse chain rule term of the units below a layer: out[a] = sum_i weight[i,a] * grad[i,a], a new
+// [columns] tensor of the weight's dtype and device.
+Tensor gsgd_outgoing_sums(const Tensor& weight, const Tensor& grad);
 
 // Throw, naming `who`, when hyperparameters make no sensible update: a negative or non-finite (NaN included)
 // learning rate, weight decay, momentum or eps, a non-finite dampening, Nesterov without plain momentum, a

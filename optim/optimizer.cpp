@@ -153,6 +153,7 @@ void Optimizer::step() {
                    type_name_ + ".step", "the gradient ", grad.str(), " of parameter ", slot.key,
                    " does not match the parameter ", slot.param.str());
   }
+  begin_step();
   const std::vector<std::string> names = state_names();
   for (const ParamGroup& group : groups_) {
     for (size_t i : group.params) {

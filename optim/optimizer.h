@@ -102,6 +102,9 @@ class Optimizer {
   // Adopts saved hyperparameters (every name of hyperparameters() is present, and they passed the checks
   // above); must not throw.
   virtual void restore_hyperparameters(const std::map<std::string, double>& saved) = 0;
+  // Called by step() once every gradient has passed its checks and before any parameter moves: an optimizer
+  // whose update couples parameters (g-SGD, optim/gsgd.h) reads all of them here.
+  virtual void begin_step() {}
   // Updates one parameter: step counts its updates, this one included (the first is 1).
   virtual void update(const Tensor& param, const Tensor& grad, const std::vector<Tensor>& state, int64_t step,
                       const ParamGroup& group) = 0;

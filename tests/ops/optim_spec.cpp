@@ -139,5 +139,89 @@ TRIFECTA_OP_SPEC({
     .dtypes = kAllFloating,
 });
 
+// ---- g-SGD, one layer: inputs {weight, grad, row_scale, column_scale, column_factor, skeleton_factor}, params
+// {lr, layout (0 First, 1 Hidden, 2 Last), then 0/1 for whether each of the four factors is passed (else
+// undefined: all ones)} ----
+GsgdLayerStepArgs gsgd_args(const OpCase& c) {
+  return {.lr = c.params[0], .skeleton = static_cast<GsgdSkeleton>(static_cast<int>(c.params[1]))};
+}
+
+// The factors are products of weights' reciprocals, hence positive here.
+InputSpec factor(int64_t n) { return {{n}, Domain::Positive}; }
+
+OpCase gsgd_case(std::string name, Shape shape, GsgdSkeleton layout, std::vector<double> used,
+                 Layout weight_layout = Layout::Contiguous, Layout grad_layout = Layout::Contiguous) {
+  const int64_t rows = shape[0], columns = shape[1];
+  const int64_t units = layout == GsgdSkeleton::Last ? columns : rows;
+  std::vector<double> params = {0.1, static_cast<double>(static_cast<int>(layout))};
+  params.insert(params.end(), used.begin(), used.end());
+  return {name,
+          {{shape, Domain::Normal, weight_layout}, {shape, Domain::Normal, grad_layout}, factor(rows), factor(columns),
+           factor(columns), factor(units)},
+          params};
+}
+
+TRIFECTA_OP_SPEC({
+    .op = OpId::gsgd_layer_step,
+    .cases = {gsgd_case("first_wide", {5, 7}, GsgdSkeleton::First, {1, 0, 0, 1}, Layout::Contiguous, Layout::Transposed),
+              gsgd_case("first_more_units_than_inputs", {7, 3}, GsgdSkeleton::First, {1, 0, 0, 1}),
+              gsgd_case("hidden_all_factors_transposed", {6, 6}, GsgdSkeleton::Hidden, {1, 1, 1, 1}, Layout::Transposed),
+              gsgd_case("hidden_strided_grad", {4, 4}, GsgdSkeleton::Hidden, {1, 1, 1, 0}, Layout::Contiguous,
+                        Layout::Strided),
+              gsgd_case("last_more_units_than_outputs", {3, 8}, GsgdSkeleton::Last, {0, 1, 1, 0}, Layout::Contiguous,
+                        Layout::Expanded),
+              gsgd_case("last_fewer_units_than_outputs", {4, 2}, GsgdSkeleton::Last, {0, 1, 1, 0}),
+              gsgd_case("one_unit", {1, 1}, GsgdSkeleton::Hidden, {1, 1, 1, 1})},
+    .run = [](const TensorList& in, const OpCase& c) {
+      const Tensor weight = copy_with_layout(in[0]);
+      const auto factor_if_used = [&](size_t k) { return c.params[2 + k] != 0 ? in[2 + k] : Tensor(); };
+      optim::gsgd_layer_step_(weight, in[1], factor_if_used(0), factor_if_used(1), factor_if_used(2),
+                              factor_if_used(3), gsgd_args(c));
+      return TensorList{weight};
+    },
+    .reference =
+        [](const std::vector<Ref>& in, const OpCase& c) {
+          const double lr = c.params[0];
+          const int layout = static_cast<int>(c.params[1]);
+          const auto factor = [&](size_t k, int64_t at) { return c.params[2 + k] != 0 ? in[2 + k][at] : 1.0; };
+          Ref weight = in[0];
+          const int64_t rows = weight.shape[0], columns = weight.shape[1];
+          for (int64_t i = 0; i < rows; ++i) {
+            for (int64_t a = 0; a < columns; ++a) {
+              double& w = weight.at({i, a});
+              // Skeleton positions: (j, j mod in) first, (j, j) hidden, (j mod out, j) last.
+              const bool skeleton = layout == 0 ? a == i % columns : layout == 1 ? a == i : i == a % rows;
+              if (skeleton) {
+                w *= factor(3, layout == 2 ? a : i);
+                continue;
+              }
+              w = (w - lr * in[1].at({i, a}) * factor(0, i) * factor(1, a)) * factor(2, a);
+            }
+          }
+          return std::vector<Ref>{weight};
+        },
+    .dtypes = kAllFloating,
+});
+
+// ---- g-SGD's outgoing sums: inputs {weight, grad}, out[a] = sum_i weight[i,a] grad[i,a] ----
+TRIFECTA_OP_SPEC({
+    .op = OpId::gsgd_outgoing_sums,
+    .cases = {{"square", {{{6, 6}}, {{6, 6}}}},
+              {"wide_transposed_grad", {{{3, 9}}, {{3, 9}, Domain::Normal, Layout::Transposed}}},
+              {"tall_strided_weight", {{{9, 4}, Domain::Normal, Layout::Strided}, {{9, 4}}}},
+              {"one_row_expanded_grad", {{{1, 5}}, {{1, 5}, Domain::Normal, Layout::Expanded}}},
+              {"one_column", {{{7, 1}}, {{7, 1}}}}},
+    .run = [](const TensorList& in, const OpCase&) { return TensorList{optim::gsgd_outgoing_sums(in[0], in[1])}; },
+    .reference =
+        [](const std::vector<Ref>& in, const OpCase&) {
+          const int64_t rows = in[0].shape[0], columns = in[0].shape[1];
+          Ref out(Shape{columns});
+          for (int64_t a = 0; a < columns; ++a)
+            for (int64_t i = 0; i < rows; ++i) out[a] += in[0].at({i, a}) * in[1].at({i, a});
+          return std::vector<Ref>{out};
+        },
+    .dtypes = kAllFloating,
+});
+
 }  // namespace
 }  // namespace trifecta::testing
