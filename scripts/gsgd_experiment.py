@@ -80,7 +80,9 @@ def run_dir(args, optimizer, width, lr, seed):
 
 def command(args, optimizer, width, lr, seed):
     renames = dict(item.split("=", 1) for item in args.flag_names.split(",") if item)
-    flags = [("architecture", "mlp"), ("hidden", width), ("optimizer", optimizer), ("lr", f"{lr:g}"),
+    # Plain SGD, as the paper compares (classify's sgd has momentum 0.9 unless told); g-SGD has none.
+    flags = [("architecture", "mlp"), ("hidden1", width), ("hidden2", width), ("optimizer", optimizer),
+             ("lr", f"{lr:g}"), ("momentum", 0),
              ("seed", seed), ("epochs", args.epochs), ("batch-size", args.batch_size),
              ("eval-every", steps_per_epoch(args)), ("log-every", max(1, steps_per_epoch(args) // 10)),
              ("checkpoint-every", 0), ("threads", args.threads), ("device", args.device),

@@ -71,6 +71,15 @@ Classifier::Classifier(const ClassifierConfig& config, Generator* init, Generato
   head_->push_back(std::make_shared<Linear>(kCnnFeatures, kClasses, true, init));
 }
 
+std::vector<nn::Linear*> Classifier::relu_chain() const {
+  TRIFECTA_CHECK(config_.architecture == Architecture::Mlp, "classifier",
+                 "g-SGD needs the plain ReLU network (--architecture mlp); the cnn's batch norm and max pooling "
+                 "break the rescaling invariance it relies on");
+  // Where the constructor put them: body = Flatten, Linear, ReLU, Linear, ReLU; head = Linear.
+  return {&dynamic_cast<nn::Linear&>((*body_)[1]), &dynamic_cast<nn::Linear&>((*body_)[3]),
+          &dynamic_cast<nn::Linear&>((*head_)[0])};
+}
+
 Tensor Classifier::features(const Tensor& images) {
   TRIFECTA_CHECK(images.ndim() == 4 && images.size(1) == 1 && images.size(2) == kSide && images.size(3) == kSide,
                  "classifier", "expects images of shape [N, 1, 28, 28], got ", images.str());

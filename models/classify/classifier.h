@@ -15,7 +15,9 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "nn/linear.h"
 #include "nn/module.h"
 #include "nn/sequential.h"
 #include "tensor/random.h"
@@ -52,6 +54,9 @@ class Classifier : public nn::Module {
   Tensor logits(const Tensor& images) { return logits_from_features(features(images)); }
 
   int64_t feature_dim() const;
+  // The mlp's Linear layers from input to output, a ReLU between each two: the chain g-SGD steps
+  // (optim/gsgd.h). An Error for the cnn, whose batch norm and pooling are no such chain.
+  std::vector<nn::Linear*> relu_chain() const;
   const ClassifierConfig& config() const { return config_; }
 
  private:

@@ -6,8 +6,8 @@
 #include <memory>
 #include <string>
 
+#include "models/classify/classifier.h"
 #include "models/common/flags.h"
-#include "nn/module.h"
 #include "optim/optimizer.h"
 
 namespace trifecta::classify {
@@ -17,9 +17,9 @@ void add_optimizer_flags(Flags& flags);
 
 // The optimizer --optimizer names, over model's parameters, configured from the flags; an unknown name or
 // a bad setting is an Error naming the flag.
-std::unique_ptr<optim::Optimizer> make_optimizer(const Flags& flags, nn::Module& model);
+std::unique_ptr<optim::Optimizer> make_optimizer(const Flags& flags, Classifier& model);
 
-// "sgd, adam, adamw, amsgrad": the names make_optimizer accepts, for help texts and errors.
+// "sgd, adam, adamw, amsgrad, gsgd": the names make_optimizer accepts, for help texts and errors.
 std::string optimizer_names();
 
 }  // namespace trifecta::classify

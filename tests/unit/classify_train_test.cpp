@@ -3,8 +3,10 @@
 // examples, and the committed FID-F feature network loads only with its recorded hash and classifies the
 // test set as its recipe left it. (The binary's commands are tests/unit/classify_cli_test.cpp.)
 #include <gtest/gtest.h>
+
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -43,8 +45,18 @@ fs::path temp_dir(const std::string& name) {
   return dir;
 }
 
+// args with more's flags: a flag args already has takes more's value (the parser refuses a repeated flag).
 std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string>& more) {
-  args.insert(args.end(), more.begin(), more.end());
+  for (size_t i = 0; i < more.size(); ++i) {
+    const bool has_value = i + 1 < more.size() && more[i + 1].rfind("--", 0) != 0;
+    const auto given = std::find(args.begin(), args.end(), more[i]);
+    if (has_value && given != args.end() && given + 1 != args.end()) {
+      *(given + 1) = more[++i];
+      continue;
+    }
+    args.push_back(more[i]);
+    if (has_value) args.push_back(more[++i]);
+  }
   return args;
 }
 
@@ -97,14 +109,18 @@ TEST(ClassifyTrain, ShortTrainingBeatsChanceByFar) {
 TEST(ClassifyTrain, ResumeIsBitIdenticalForEveryOptimizer) {
   // 8 steps straight against 4, then a resume to 8, crossing an epoch boundary (6 steps an epoch) under a
   // cosine schedule. The CNN run also exercises dropout's noise and batch norm's running statistics.
+  // g-SGD (no weight decay, equal hidden widths) steps the MLP at a rate its basis-path scale needs.
   struct Case {
     std::string optimizer, architecture;
+    std::vector<std::string> more;
   };
-  for (const Case& c : {Case{"sgd", "mlp"}, Case{"adam", "mlp"}, Case{"adamw", "mlp"}, Case{"amsgrad", "cnn"}}) {
+  const std::vector<std::string> decay = {"--weight-decay", "0.01"};
+  for (const Case& c : {Case{"sgd", "mlp", decay}, Case{"adam", "mlp", decay}, Case{"adamw", "mlp", decay},
+                        Case{"amsgrad", "cnn", decay}, Case{"gsgd", "mlp", {"--hidden2", "32", "--lr", "1e-4"}}}) {
     SCOPED_TRACE(c.optimizer + " " + c.architecture);
     const fs::path straight = temp_dir("straight_" + c.optimizer), split = temp_dir("split_" + c.optimizer);
-    const std::vector<std::string> setup = {"--optimizer", c.optimizer, "--architecture", c.architecture,
-                                            "--weight-decay", "0.01", "--lr-schedule", "cosine:T_max=8"};
+    const std::vector<std::string> setup = with({"--optimizer", c.optimizer, "--architecture", c.architecture,
+                                                 "--lr-schedule", "cosine:T_max=8"}, c.more);
     train(train_flags(with(tiny(straight, 8), setup)));
     train(train_flags(with(tiny(split, 4), setup)));
     train(train_flags({"--out", split.string(), "--resume", "--steps", "8"}));
@@ -122,12 +138,17 @@ TEST(ClassifyTrain, ResumeIsBitIdenticalForEveryOptimizer) {
 
 TEST(ClassifyTrain, BadFlagsAreClearErrors) {
   const fs::path out = temp_dir("bad");
-  const auto fails = [&](const std::vector<std::string>& extra, const std::string& expected) {
+  const auto fails = [&](const std::vector<std::string>& extra, const auto&... expected) {
     const fs::path fresh = temp_dir("bad_run");
-    testing::expect_error([&] { train(train_flags(with(tiny(fresh, 2), extra))); }, expected);
+    testing::expect_error([&] { train(train_flags(with(tiny(fresh, 2), extra))); }, expected...);
   };
   fails({"--architecture", "resnet"}, "--architecture");
-  fails({"--optimizer", "lion"}, "expects one of sgd, adam, adamw, amsgrad");
+  fails({"--optimizer", "lion"}, "expects one of sgd, adam, adamw, amsgrad, gsgd");
+  fails({"--optimizer", "gsgd", "--architecture", "cnn"}, "--architecture mlp");
+  fails({"--optimizer", "gsgd", "--architecture", "mlp"}, "--hidden2", "equal hidden widths",
+        "--hidden1 32 and --hidden2 16");
+  fails({"--optimizer", "gsgd", "--architecture", "mlp", "--hidden2", "32", "--weight-decay", "0.1"}, "--weight-decay",
+        "no weight decay");
   fails({"--lr", "-1"}, "--lr");
   fails({"--momentum", "1.5"}, "--momentum");
   fails({"--dropout", "1"}, "--dropout");
