@@ -16,6 +16,7 @@
 #include "models/classify/input_images.h"
 #include "models/classify/optimizer_choice.h"
 #include "models/common/checkpoint.h"
+#include "models/common/dataset_flags.h"
 #include "models/common/runtime.h"
 #include "models/common/trainer.h"
 #include "nn/loss.h"
@@ -27,13 +28,7 @@ namespace {
 
 using OnResume = Flags::OnResume;
 
-constexpr const char* kDataDirHelp = "Fashion-MNIST directory (empty: $TRIFECTA_FASHION_MNIST, else the Debian package's)";
 constexpr int64_t kEvalBatch = 500;
-
-void add_test_data_flags(Flags& flags) {
-  flags.add_string("data-dir", "", kDataDirHelp, OnResume::Invocation);
-  flags.add_int("test-limit", -1, "use only the first N test images (-1: all)");
-}
 
 // Where the commands that read a model find it.
 void add_model_flags(Flags& flags) {
@@ -64,10 +59,6 @@ void add_train_flags(Flags& flags) {
 ClassifierConfig config_from(const Flags& flags) {
   return ClassifierConfig::from_flags(flags.get_string("architecture"), flags.get_int("hidden1"),
                                       flags.get_int("hidden2"), flags.get_double("dropout"));
-}
-
-FashionMnist load_split(const Flags& flags, FashionMnistSplit split, int64_t limit) {
-  return load_fashion_mnist(split, {.directory = flags.get_string("data-dir"), .limit = limit});
 }
 
 // The model a reading command names: the feature network, --checkpoint, or the checkpoint in --out.

@@ -13,6 +13,7 @@
 #include "data/loader.h"
 #include "data/npy.h"
 #include "models/common/checkpoint.h"
+#include "models/common/dataset_flags.h"
 #include "models/common/runtime.h"
 #include "models/common/trainer.h"
 #include "optim/adam.h"
@@ -29,17 +30,11 @@ constexpr uint64_t kSampleSeed = 20261121;  // the same latent points in every s
 constexpr int64_t kSamples = 64, kReconstructions = 32, kSampleBatch = 500;
 const char* const kSamplesFile = "samples.png";
 const char* const kReconstructionsFile = "reconstructions.png";
-constexpr const char* kDataDirHelp = "Fashion-MNIST directory (empty: $TRIFECTA_FASHION_MNIST, else the Debian package's)";
 
 // The flags of the commands that read a checkpoint: --out, --device, --threads.
 void add_checkpoint_flags(Flags& flags) {
   flags.add_string("out", "runs/vae", "the run's folder, holding checkpoint.safetensors", OnResume::Invocation);
   add_runtime_flags(flags);
-}
-
-void add_test_data_flags(Flags& flags) {
-  flags.add_string("data-dir", "", kDataDirHelp, OnResume::Invocation);
-  flags.add_int("test-limit", -1, "use only the first N test images (-1: all)");
 }
 
 void add_train_flags(Flags& flags) {
@@ -64,10 +59,6 @@ std::string checkpoint_path(const Flags& flags) {
 VaeConfig config_from(const Flags& flags) {
   return VaeConfig::from_flags(flags.get_string("architecture"), flags.get_string("likelihood"),
                                flags.get_int("latent"), flags.get_int("hidden"));
-}
-
-FashionMnist load_split(const Flags& flags, FashionMnistSplit split, int64_t limit) {
-  return load_fashion_mnist(split, {.directory = flags.get_string("data-dir"), .limit = limit});
 }
 
 // The model of the checkpoint in --out, on --device, with the architecture the checkpoint's run recorded.
@@ -109,7 +100,7 @@ CommandLine command_line() {
                                      "float32 in [0, 1], for the image-quality metrics (data/image_set.h)");
   Flags& reconstruct = cli.add_command("reconstruct", "write reconstructions.png: test images above their reconstructions");
   add_checkpoint_flags(reconstruct);
-  reconstruct.add_string("data-dir", "", kDataDirHelp);
+  add_data_dir_flag(reconstruct);
   return cli;
 }
 

@@ -1,0 +1,19 @@
+// The Fashion-MNIST flags the model binaries share (--data-dir, --test-limit) and the split they name.
+#pragma once
+
+#include <cstdint>
+
+#include "data/fashion_mnist.h"
+#include "models/common/flags.h"
+
+namespace trifecta {
+
+// Declares --data-dir: this invocation's, never taken from a checkpoint.
+void add_data_dir_flag(Flags& flags);
+// Declares --data-dir and --test-limit.
+void add_test_data_flags(Flags& flags);
+// The first `limit` images of a split (-1: all) from --data-dir, else $TRIFECTA_FASHION_MNIST, else the
+// Debian package's directory.
+FashionMnist load_split(const Flags& flags, FashionMnistSplit split, int64_t limit);
+
+}  // namespace trifecta
