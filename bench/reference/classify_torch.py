@@ -134,16 +134,24 @@ def evaluate(model, images, labels, device):
     return correct / images.shape[0], loss / images.shape[0]
 
 
-def score_feature_net(args):
-    with open(args.feature_net, "rb") as f:
+def load_feature_net(path, sha256=None):
+    """The classifier of a classify checkpoint (the FID-F network, data/feature_net/fashion_cnn_v1.safetensors),
+    built from the configuration it records, in eval mode; and the file's SHA-256, which must equal sha256 when
+    given."""
+    with open(path, "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()
-    if args.sha256 and digest != args.sha256:
-        sys.exit(f"classify_torch.py: {args.feature_net} has SHA-256 {digest}, expected {args.sha256}")
-    tensors, metadata = safetensors_np.load(args.feature_net)
+    if sha256 and digest != sha256:
+        sys.exit(f"classify_torch.py: {path} has SHA-256 {digest}, expected {sha256}")
+    tensors, metadata = safetensors_np.load(path)
     config = json.loads(metadata["config"])
     model = Classifier(config["architecture"], config["hidden1"], config["hidden2"], config["dropout"])
     state = {k[len("model."):]: torch.from_numpy(v) for k, v in tensors.items() if k.startswith("model.")}
     model.load_state_dict(state, strict=True)
+    return model.eval(), digest
+
+
+def score_feature_net(args):
+    model, digest = load_feature_net(args.feature_net, args.sha256)
     test_images, test_labels = load_split(args.data_dir, "test", args.test_limit)
     accuracy, loss = evaluate(model, test_images, test_labels, torch.device("cpu"))
     print(json.dumps({"impl": "pytorch", "feature_net": args.feature_net, "sha256": digest,

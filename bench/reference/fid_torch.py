@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
-"""FID-F, KID-F and the label entropies in numpy/scipy/PyTorch: the twin of models/common/image_metrics/,
-used to check trifecta's numbers on the same features (tests/oracle/make_fid_reference.py) and, with the
-feature network loaded into a PyTorch module, on the same images.
+"""FID-F, KID-F and the label entropies in numpy/scipy/PyTorch: the twin of models/common/image_metrics/ and of
+`classify fid`, used to check trifecta's numbers on the same features (tests/oracle/make_fid_reference.py) and,
+with the FID-F network loaded into its PyTorch twin (bench/reference/classify_torch.py), on the same images.
 
+From images, as `classify fid` (the same JSON line as `classify fid --json`):
+    /usr/bin/python3 bench/reference/fid_torch.py --reference test --samples runs/vae/samples.safetensors \
+        [--reference-limit N --samples-limit M] [--feature-net data/feature_net/fashion_cnn_v1.safetensors] \
+        [--kid-subsets 100 --kid-subset-size 1000 --kid-seed 0] [--json out.json]
+From features already computed:
     /usr/bin/python3 bench/reference/fid_torch.py --reference-features ref.npy --sample-features s.npy \
         --sample-probabilities p.npy [--kid-subsets 100 --kid-subset-size 1000 --kid-seed 0] [--json out.json]
-
-The metric part is complete here. Computing features needs the classifier's PyTorch twin: build it, then
-    module = load_feature_network(Classifier(), "classifier.safetensors")
-    features, probabilities = features_and_probabilities(lambda x: module(x) ..., load_image_set("test"))
-where the callable returns (penultimate features [B, F], class probabilities [B, C]) for images [B, 1, 28, 28].
 
 Formulas (docs/metrics.md): Heusel et al. 2017, eq. 6, for the Frechet distance; Binkowski et al. 2018,
 sec. 5, for KID with k(x, y) = (x . y / d + 1)^3 and the unbiased MMD^2 of Gretton et al. 2012, eq. 3.
@@ -27,11 +27,13 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "oracle"))
+import classify_torch  # noqa: E402
 import philox  # noqa: E402
 import safetensors_np  # noqa: E402
 import vae_torch  # noqa: E402  (its Fashion-MNIST reader)
 
 FASHION_MNIST = os.environ.get("TRIFECTA_FASHION_MNIST", "/usr/share/datasets/fashion-mnist")
+FEATURE_NET = os.path.join(HERE, "..", "..", "data", "feature_net", "fashion_cnn_v1.safetensors")
 
 
 # ---- statistics and distances ------------------------------------------------------------------------
@@ -137,11 +139,14 @@ def load_image_set(source, tensor=None, data_dir=FASHION_MNIST, limit=-1):
     return np.ascontiguousarray(images[:limit] if limit >= 0 else images, dtype=np.float32)
 
 
-def load_feature_network(module, path):
-    """Loads a trifecta safetensors state dict (strictly) into module, in eval mode."""
-    tensors, _ = safetensors_np.load(path)
-    module.load_state_dict({name: torch.from_numpy(array) for name, array in tensors.items()}, strict=True)
-    return module.eval()
+def feature_net_forward(model):
+    """The FID-F network's twin (classify_torch.load_feature_net) as features_and_probabilities wants it: the
+    body's output (the 128 penultimate ReLU units) and the softmax of the head's logits, as
+    models/classify/train.cpp's features_and_probabilities computes them."""
+    def forward(images):
+        features = model.body((images - classify_torch.PIXEL_MEAN) / classify_torch.PIXEL_STD)
+        return features, torch.softmax(model.head(features), dim=1)
+    return forward
 
 
 @torch.no_grad()
@@ -155,18 +160,45 @@ def features_and_probabilities(forward, images, batch_size=500):
     return np.concatenate(features), np.concatenate(probabilities)
 
 
+def image_quality_of_images(args):
+    """`classify fid`: both sets through the FID-F network's twin, then image_quality."""
+    model, digest = classify_torch.load_feature_net(args.feature_net, args.sha256)
+    forward = feature_net_forward(model)
+    reference, _ = features_and_probabilities(forward, load_image_set(args.reference, limit=args.reference_limit))
+    features, probabilities = features_and_probabilities(forward, load_image_set(args.samples, limit=args.samples_limit))
+    report = image_quality(reference, features, probabilities, args.kid_subsets, args.kid_subset_size, args.kid_seed)
+    report.update(feature_net=os.path.splitext(os.path.basename(args.feature_net))[0], feature_net_sha256=digest,
+                  reference=args.reference, samples=args.samples)
+    return report
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reference-features", required=True, help=".npy [N, F]")
-    parser.add_argument("--sample-features", required=True, help=".npy [M, F]")
-    parser.add_argument("--sample-probabilities", required=True, help=".npy [M, C]")
+    parser.add_argument("--reference", help="reference images: train, test, .npy or .safetensors [N, 1, 28, 28]")
+    parser.add_argument("--samples", help="sample images, as --reference")
+    parser.add_argument("--reference-limit", type=int, default=-1, help="only the first N reference images")
+    parser.add_argument("--samples-limit", type=int, default=-1, help="only the first N sample images")
+    parser.add_argument("--feature-net", default=FEATURE_NET, help="the FID-F network (a classify checkpoint)")
+    parser.add_argument("--sha256", help="the SHA-256 the feature network's file must have")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--reference-features", help=".npy [N, F]")
+    parser.add_argument("--sample-features", help=".npy [M, F]")
+    parser.add_argument("--sample-probabilities", help=".npy [M, C]")
     parser.add_argument("--kid-subsets", type=int, default=100)
     parser.add_argument("--kid-subset-size", type=int, default=1000)
     parser.add_argument("--kid-seed", type=int, default=0)
     parser.add_argument("--json", help="write the report here as well")
     args = parser.parse_args()
-    report = image_quality(np.load(args.reference_features), np.load(args.sample_features),
-                           np.load(args.sample_probabilities), args.kid_subsets, args.kid_subset_size, args.kid_seed)
+    torch.set_num_threads(args.threads)
+    if args.reference and args.samples:
+        report = image_quality_of_images(args)
+    elif args.reference_features and args.sample_features and args.sample_probabilities:
+        report = image_quality(np.load(args.reference_features), np.load(args.sample_features),
+                               np.load(args.sample_probabilities), args.kid_subsets, args.kid_subset_size,
+                               args.kid_seed)
+    else:
+        sys.exit("fid_torch.py: give --reference and --samples (images), or --reference-features, "
+                 "--sample-features and --sample-probabilities")
     text = json.dumps(report)
     print(text)
     if args.json:

@@ -6,8 +6,10 @@
 //   classify predict --input images.idx|x.png  one class per image
 //   classify features --feature-net --input images.idx --output features.safetensors
 //   classify export --out runs/classify --to model.safetensors   the model without optimizer state
+//   classify fid --reference test --samples runs/vae/samples.safetensors   FID-F, KID-F, label entropies
 #include <cstdio>
 
+#include "models/classify/fid_command.h"
 #include "models/classify/train.h"
 
 int main(int argc, char** argv) {
@@ -22,6 +24,8 @@ int main(int argc, char** argv) {
       classify::write_features(flags);
     } else if (parsed.command == "export") {
       classify::export_model(flags);
+    } else if (parsed.command == "fid") {
+      classify::run_fid(flags);
     } else {
       const classify::Evaluation e = classify::evaluate_checkpoint(flags);
       std::printf("test images          %lld\n", static_cast<long long>(e.images));

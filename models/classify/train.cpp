@@ -13,6 +13,7 @@
 #include "data/fashion_mnist.h"
 #include "data/loader.h"
 #include "models/classify/feature_net.h"
+#include "models/classify/fid_command.h"
 #include "models/classify/input_images.h"
 #include "models/classify/optimizer_choice.h"
 #include "models/common/checkpoint.h"
@@ -103,6 +104,7 @@ CommandLine command_line() {
   Flags& export_flags = cli.add_command("export", "write the model of --out's checkpoint alone (no optimizer state) to --to");
   export_flags.add_string("out", "runs/classify", "the run's folder, holding checkpoint.safetensors");
   export_flags.add_string("to", "", "the file to write");
+  add_fid_command(cli);
   return cli;
 }
 

@@ -11,7 +11,8 @@
 
 namespace trifecta::classify {
 
-// The classify commands (train, eval, predict, features, export), each with its own flags.
+// The classify commands (train, eval, predict, features, export, and fid from fid_command.h), each with its
+// own flags.
 CommandLine command_line();
 
 struct Evaluation {
