@@ -129,7 +129,14 @@ DecodedPng decode_png(const std::string& bytes, const std::string& name) {
   }
   TRIFECTA_CHECK(have_header, name, "has no IHDR chunk");
   const size_t row_bytes = static_cast<size_t>(png.width) * static_cast<size_t>(png.channels);
-  std::vector<uint8_t> filtered((row_bytes + 1) * static_cast<size_t>(png.height));
+  const size_t filtered_bytes = (row_bytes + 1) * static_cast<size_t>(png.height);
+  // Deflate expands at most 1032:1 (a 258-byte match in about 2 bits), so a header promising more than that
+  // from the data present lies: refuse it before allocating what it asks for (up to 16 GiB at 65536^2 RGBA).
+  constexpr size_t kMaxDeflateRatio = 1032;
+  TRIFECTA_CHECK(filtered_bytes <= (compressed.size() + 1) * kMaxDeflateRatio, name, "claims ", png.width, "x",
+                 png.height, " pixels (", filtered_bytes, " bytes), more than its ", compressed.size(),
+                 " bytes of image data can hold");
+  std::vector<uint8_t> filtered(filtered_bytes);
   uLongf size = static_cast<uLongf>(filtered.size());
   const int status = uncompress(filtered.data(), &size, reinterpret_cast<const Bytef*>(compressed.data()),
                                 static_cast<uLong>(compressed.size()));

@@ -4,7 +4,7 @@
     python3 tests/fuzz/make_seeds.py [--out tests/fuzz/corpus]
 
 The files are built byte by byte from the formats (safetensors, trifecta's checkpoint and optimizer state as
-optim/optimizer.h lists it, IDX), so this needs nothing but Python. FuzzLoaders.EveryCommittedSeedLoads checks
+optim/optimizer.h lists it, IDX, .npy, PNG), so this needs nothing but Python. FuzzLoaders.EveryCommittedSeedLoads checks
 that each one still loads: when a format changes, rerun this and commit the result.
 """
 import argparse
@@ -12,6 +12,7 @@ import gzip
 import json
 import pathlib
 import struct
+import zlib
 
 # safetensors dtype name -> struct format of one element
 FORMATS = {"F32": "f", "F64": "d", "I32": "i", "I64": "q", "BOOL": "?", "F16": "e"}
@@ -83,6 +84,19 @@ def npy(descr, shape, data, major=1):
     return b"\x93NUMPY" + bytes([major, 0]) + length + header.encode() + data
 
 
+def png(width, height, color_type, channels, rows_filters):
+    """A PNG (W3C PNG 2nd ed.): signature, IHDR, one IDAT of zlib-deflated rows, each led by its filter
+    byte, and IEND, every chunk with its CRC-32. The samples are arbitrary bytes: any filter type makes a
+    valid file, since decoding a filter only changes which pixels come out."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    stride = width * channels
+    raw = b"".join(bytes([rows_filters[y % len(rows_filters)]]) + bytes((7 * y + 13 * x) % 256 for x in range(stride))
+                   for y in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, color_type, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
 def seeds():
     mixed = {
         "f32": tensor("F32", [2, 3], [1.5, -2.0, 0.0, 3.25, 1e-3, -7.0]),
@@ -118,6 +132,12 @@ def seeds():
             "vector_f8_v2.npy": npy("<f8", [3], struct.pack("<3d", 0.5, -1.0, 2.0), major=2),
             "bytes_u1.npy": npy("|u1", [2, 2], bytes([0, 1, 128, 255])),
             "scalar_f8.npy": npy("<f8", [], struct.pack("<d", 2.5)),
+        },
+        "png": {
+            "gray_28x28.png": png(28, 28, 0, 1, [0]),
+            "rgb_every_filter.png": png(5, 5, 2, 3, [0, 1, 2, 3, 4]),
+            "gray_alpha.png": png(3, 2, 4, 2, [4, 1]),
+            "rgba.png": png(2, 3, 6, 4, [2, 3]),
         },
         "json": {
             "config.json": b'{"architecture":"conv","lr":"0.001","steps":"5000"}',

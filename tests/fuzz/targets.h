@@ -16,6 +16,7 @@
 
 #include "data/idx.h"
 #include "data/npy.h"
+#include "data/png.h"
 #include "models/common/checkpoint.h"
 #include "nn/linear.h"
 #include "optim/adam.h"
@@ -101,6 +102,14 @@ inline void load_npy_file(const std::string& path) {
   check_tensor("npy", t);
 }
 
+// PNG: the pixels are exactly height rows of width * channels bytes, of a color type the decoder knows.
+inline void load_png_file(const std::string& path) {
+  const DecodedPng png = read_png(path);
+  require(png.width > 0 && png.height > 0 && png.channels >= 1 && png.channels <= 4, "png: bad size or channels");
+  require(png.pixels.size() == static_cast<size_t>(png.width * png.height * png.channels),
+          "png: pixel count disagrees with the header");
+}
+
 struct FuzzTarget {
   std::string name;  // also the seed folder, tests/fuzz/corpus/<name>/
   void (*load)(const std::string& path);
@@ -114,6 +123,7 @@ inline const std::vector<FuzzTarget>& fuzz_targets() {
       {"idx_labels", [](const std::string& path) { load_idx_file(path, 1, "labels"); }},
       {"json", load_json_file},
       {"npy", load_npy_file},
+      {"png", load_png_file},
   };
   return targets;
 }

@@ -181,6 +181,13 @@ TEST(PngDecode, RefusesWhatItDoesNotReadNamingTheFile) {
   std::string flipped = good;
   flipped[20] = static_cast<char>(flipped[20] ^ 4);
   expect_error([&] { decode_png(flipped, "flip.png"); }, "flip.png", "CRC");
+  // A header promising 65536 x 65536 RGBA pixels (16 GiB) over a few bytes of data, with a valid CRC: refused
+  // before anything of that size is allocated, since deflate expands at most 1032:1.
+  std::string huge = png_with_every_filter(std::vector<uint8_t>(4 * 4 * 4, 9), 4, 4, 4, 6);
+  for (int byte : {16, 20}) huge.replace(byte, 4, std::string("\x00\x01\x00\x00", 4));  // IHDR width, height
+  const uLong crc = crc32(0, reinterpret_cast<const Bytef*>(huge.data() + 12), 17);  // "IHDR" and its 13 bytes
+  for (int i = 0; i < 4; ++i) huge[29 + i] = static_cast<char>(crc >> (24 - 8 * i));
+  expect_error([&] { decode_png(huge, "bomb.png"); }, "bomb.png", "65536x65536", "more than its");
 }
 
 TEST(ImageGrid, LayoutLikeTorchvisionMakeGrid) {
