@@ -2,9 +2,8 @@
 # The recipe of the FID-F feature network (models/classify/feature_net.h), version fashion_cnn_v1: trains
 # the `cnn` classifier on Fashion-MNIST with a fixed seed on the CPU with 2 threads (so the same machine and
 # build reproduce it), writes the model alone to data/feature_net/fashion_cnn_v1.safetensors and prints its
-# SHA-256 beside the one recorded in models/classify/feature_net.cpp. About 9 minutes on 2 quiet CPU cores
-# (extrapolated from its first steps; 41 minutes were measured on a machine crowded by other builds, see
-# docs/results/classify.md).
+# SHA-256 beside the one recorded in models/classify/feature_net.cpp. 7 minutes on 2 quiet CPU cores (an AMD
+# EPYC VM; docs/results/classify.md), where a rerun wrote the committed file bit for bit.
 #   bash scripts/train_feature_net.sh            # builds ./build (CPU only) first
 #   TRIFECTA_BUILD=build-cpu bash scripts/train_feature_net.sh   # use an existing build folder
 # The committed weights are the ones this command wrote; a run elsewhere (another CPU, BLAS or compiler) may
