@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake libgtest-dev libopenblas-dev libopenblas0-openmp zlib1g-dev nlohmann-json3-dev
-          libcli11-dev python3-torch python3-numpy python3-pip python3-matplotlib dataset-fashion-mnist)
+          libcli11-dev python3-torch python3-numpy python3-scipy python3-pip python3-matplotlib dataset-fashion-mnist)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
