@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "data/image_set.h"
+#include "models/common/dataset_flags.h"
 #include "models/common/runtime.h"
 #include "tensor/error.h"
 
@@ -62,7 +63,7 @@ void add_fid_command(CommandLine& cli) {
   flags.add_string("samples", "", "the images to score, as --reference (e.g. runs/vae/samples.safetensors from vae sample)");
   flags.add_int("reference-limit", -1, "use only the first N reference images (-1: all)");
   flags.add_int("samples-limit", -1, "use only the first N sample images (-1: all)");
-  flags.add_string("data-dir", "", "Fashion-MNIST directory for train/test (empty: $TRIFECTA_FASHION_MNIST, else the Debian package's)");
+  add_data_dir_flag(flags);  // where --reference/--samples train and test are read
   flags.add_string("feature-net", "", std::string("the FID-F network's file (empty: ") + feature_net_path() +
                                           "); its SHA-256 must be " + kFeatureNetVersion + "'s");
   flags.add_int("kid-subsets", 100, "KID-F: how many random subset pairs to average over");

@@ -1,6 +1,8 @@
 // The shared Fashion-MNIST flags (models/common/dataset_flags.h).
 #include "models/common/dataset_flags.h"
 
+#include <string>
+
 namespace trifecta {
 
 void add_data_dir_flag(Flags& flags) {
@@ -15,6 +17,16 @@ void add_test_data_flags(Flags& flags) {
 
 FashionMnist load_split(const Flags& flags, FashionMnistSplit split, int64_t limit) {
   return load_fashion_mnist(split, {.directory = flags.get_string("data-dir"), .limit = limit});
+}
+
+TrainingData load_training_data(const Flags& flags, int64_t batch_size) {
+  const std::string where = flags.command() + " --batch-size";
+  TRIFECTA_CHECK(batch_size > 0, where, "must be positive, got ", batch_size);
+  TrainingData data{load_split(flags, FashionMnistSplit::Train, flags.get_int("train-limit")),
+                    load_split(flags, FashionMnistSplit::Test, flags.get_int("test-limit"))};
+  TRIFECTA_CHECK(data.train.images.size(0) >= batch_size, where, batch_size, " exceeds the ",
+                 data.train.images.size(0), " training images");
+  return data;
 }
 
 }  // namespace trifecta

@@ -16,4 +16,11 @@ void add_test_data_flags(Flags& flags);
 // Debian package's directory.
 FashionMnist load_split(const Flags& flags, FashionMnistSplit split, int64_t limit);
 
+struct TrainingData {
+  FashionMnist train, test;
+};
+// A training run's two splits (--train-limit, --test-limit); a batch_size that is not positive or exceeds the
+// training images is an Error naming the command's --batch-size.
+TrainingData load_training_data(const Flags& flags, int64_t batch_size);
+
 }  // namespace trifecta

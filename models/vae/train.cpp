@@ -163,13 +163,9 @@ double train(const Flags& given) {
   const Seeds seeds(static_cast<uint64_t>(flags.get_int("seed")));
   const int64_t batch_size = flags.get_int("batch-size");
   const double lr = flags.get_double("lr");
-  TRIFECTA_CHECK(batch_size > 0, "vae train --batch-size", "must be positive, got ", batch_size);
   TRIFECTA_CHECK(lr > 0, "vae train --lr", "must be positive, got ", lr);
 
-  const FashionMnist train_set = load_split(flags, FashionMnistSplit::Train, flags.get_int("train-limit"));
-  const FashionMnist test_set = load_split(flags, FashionMnistSplit::Test, flags.get_int("test-limit"));
-  TRIFECTA_CHECK(train_set.images.size(0) >= batch_size, "vae train --batch-size", batch_size, " exceeds the ",
-                 train_set.images.size(0), " training images");
+  const auto [train_set, test_set] = load_training_data(flags, batch_size);
   DataLoader loader(train_set.images, train_set.labels,
                     {.batch_size = batch_size, .shuffle = true, .seed = seeds.data, .drop_last = true, .device = device});
 
