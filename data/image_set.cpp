@@ -35,15 +35,20 @@ void check_image_set(const Tensor& images, const std::string& what) {
   TRIFECTA_CHECK(s.size() == 4 && s[1] == 1 && s[2] == kFashionMnistSide && s[3] == kFashionMnistSide, what,
                  "expected images of shape [N, 1, 28, 28], got ", s.str());
   TRIFECTA_CHECK(s[0] >= 1, what, "holds no images");
-  const Tensor values = images.to(kCPU).to(DType::Float64).contiguous();
-  const double* v = values.data<double>();
+  // In blocks of images, so that checking the 60,000 training images never holds them all in float64.
+  constexpr int64_t kImagesPerBlock = 1024;
   const int64_t per_image = s[1] * s[2] * s[3];
-  for (int64_t i = 0; i < values.numel(); ++i) {
-    // Written so that NaN fails too.
-    if (!(v[i] >= 0.0 && v[i] <= 1.0)) {
-      const int64_t pixel = i % per_image;
-      TRIFECTA_FAIL(what, "image ", i / per_image, " has value ", v[i], " at row ", pixel / s[3], ", column ",
-                    pixel % s[3], "; images must lie in [0, 1]");
+  for (int64_t first = 0; first < s[0]; first += kImagesPerBlock) {
+    const int64_t count = std::min(kImagesPerBlock, s[0] - first);
+    const Tensor block = images.narrow(0, first, count).to(kCPU).to(DType::Float64).contiguous();
+    const double* v = block.data<double>();
+    for (int64_t i = 0; i < block.numel(); ++i) {
+      // Written so that NaN fails too.
+      if (!(v[i] >= 0.0 && v[i] <= 1.0)) {
+        const int64_t pixel = i % per_image;
+        TRIFECTA_FAIL(what, "image ", first + i / per_image, " has value ", v[i], " at row ", pixel / s[3],
+                      ", column ", pixel % s[3], "; images must lie in [0, 1]");
+      }
     }
   }
 }
@@ -70,8 +75,9 @@ Tensor load_image_set(const std::string& source, const ImageSetOptions& options)
   } else {
     TRIFECTA_FAIL(source, "is neither a Fashion-MNIST split (train, test) nor a .npy or .safetensors file");
   }
+  // Only the images that will be used are checked (and converted).
+  if (options.limit >= 0 && images.ndim() >= 1) images = images.narrow(0, 0, std::min(options.limit, images.size(0)));
   check_image_set(images, source);
-  if (options.limit >= 0) images = images.narrow(0, 0, std::min(options.limit, images.size(0)));
   return images.to(DType::Float32).contiguous();
 }
 

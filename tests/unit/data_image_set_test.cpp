@@ -92,6 +92,12 @@ TEST(ImageSet, BadSetsAreClearErrors) {
     t.data<double>()[784 + 28 * 4 + 5] = bad;  // image 1, row 4, column 5
     rejects(t, {"image 1 has value", "at row 4, column 5", "must lie in [0, 1]"});
   }
+  // The check reads in blocks of 1024 images: the index stays right past the first block, and images past
+  // --limit are neither read nor refused.
+  Tensor many = images(1030, DType::Float32);
+  many.data<float>()[1027 * 784 + 28 * 2 + 1] = 2.0f;
+  rejects(many, {"image 1027 has value 2", "at row 2, column 1"});
+  EXPECT_EQ(load_image_set(path, {.limit = 1027}).size(0), 1027);
   expect_error([] { load_image_set("samples.png"); }, "samples.png", "neither a Fashion-MNIST split");
   expect_error([] { load_image_set(temp_path("missing.npy")); }, "missing.npy", "no such file");
   const std::string ints = temp_path("ints.safetensors");
