@@ -32,6 +32,42 @@ T* optional_data_mut(const Tensor& t) {
   return t.defined() ? static_cast<T*>(t.raw_data()) : nullptr;
 }
 
+// [N, C] inputs (S = 1): channel c is column c of an [N, C] matrix. A block of columns folds row by row into
+// one lane per column, kept apart as plain arrays so the loop runs across channels in vector registers; the
+// fields and shifts are those of the folds in batch_norm_ops.h.
+template <class T>
+void fold_columns(const BatchStatsFold<T, double>& fold, const ChannelLayout& layout, int64_t c0, int64_t width,
+                  MomentSums<double>* states) {
+  double shift[kChannelBlock], sum[kChannelBlock] = {}, sum_sq[kChannelBlock] = {};
+  for (int64_t j = 0; j < width; ++j) shift[j] = fold.shift(c0 + j);
+  for (int64_t n = 0; n < layout.batch; ++n) {
+    const T* row = fold.x + n * layout.channels + c0;
+    for (int64_t j = 0; j < width; ++j) {
+      const double d = convert<double>(row[j]) - shift[j];
+      sum[j] += d;
+      sum_sq[j] += d * d;
+    }
+  }
+  for (int64_t j = 0; j < width; ++j) states[j] = {sum[j], sum_sq[j]};
+}
+
+template <class T>
+void fold_columns(const GradSumsFold<T>& fold, const ChannelLayout& layout, int64_t c0, int64_t width,
+                  GradSums<compute_t<T>>* states) {
+  using A = compute_t<T>;
+  A shift[kChannelBlock], offset[kChannelBlock], sum_g[kChannelBlock] = {}, sum_g_dev[kChannelBlock] = {};
+  for (int64_t j = 0; j < width; ++j) shift[j] = fold.centre.shift(c0 + j), offset[j] = fold.centre.offset[c0 + j];
+  for (int64_t n = 0; n < layout.batch; ++n) {
+    const int64_t first = n * layout.channels + c0;
+    for (int64_t j = 0; j < width; ++j) {
+      const A g = convert<A>(fold.grad_y[first + j]);
+      sum_g[j] += g;
+      sum_g_dev[j] += g * ((convert<A>(fold.x[first + j]) - shift[j]) - offset[j]);
+    }
+  }
+  for (int64_t j = 0; j < width; ++j) states[j] = {sum_g[j], sum_g_dev[j]};
+}
+
 // finish(c, total) for every channel, total being the fold over the channel's elements (M > 0).
 template <class Fold, class Finish>
 void reduce_channels(const ChannelLayout& layout, const Fold& fold, const Finish& finish) {
@@ -61,6 +97,11 @@ void reduce_channels(const ChannelLayout& layout, const Fold& fold, const Finish
     State states[kChannelBlock];
     for (int64_t block = begin; block < end; ++block) {
       const int64_t c0 = block * kChannelBlock, width = std::min(kChannelBlock, channels - c0);
+      if (spatial == 1) {
+        fold_columns(fold, layout, c0, width, states);
+        for (int64_t j = 0; j < width; ++j) finish(c0 + j, states[j]);
+        continue;
+      }
       for (int64_t j = 0; j < width; ++j) states[j] = fold.init(c0 + j);
       for (int64_t n = 0; n < layout.batch; ++n) {
         const int64_t first = (n * channels + c0) * spatial;
@@ -72,14 +113,29 @@ void reduce_channels(const ChannelLayout& layout, const Fold& fold, const Finish
   });
 }
 
-// For every plane (n, c) of S elements: body(first offset, k), k being channel c's constants from pass.
-template <class Pass, class Body>
-void for_each_plane(const ChannelLayout& layout, const Pass& pass, const Body& body) {
-  const int64_t planes = layout.batch * layout.channels;
-  const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(1, layout.spatial));
-  parallel_for(0, planes, grain, [&](int64_t begin, int64_t end) {
-    for (int64_t plane = begin; plane < end; ++plane)
-      body(plane * layout.spatial, pass.constants(plane % layout.channels));
+// element(i, k) for every element i of x, k being its channel's constants from pass (gathered once per
+// channel). Planes of S elements are split across threads, each plane's constants hoisted out of its loop;
+// an [N, C] input, whose planes are single elements, goes row by row instead.
+template <class Pass, class Element>
+void for_each_element(const ChannelLayout& layout, const Pass& pass, const Element& element) {
+  using Constants = typename Pass::Constants;
+  const int64_t channels = layout.channels, spatial = layout.spatial;
+  std::vector<Constants> constants(static_cast<size_t>(channels));
+  for (int64_t c = 0; c < channels; ++c) constants[static_cast<size_t>(c)] = pass.constants(c);
+  const Constants* k = constants.data();
+  if (spatial == 1) {
+    parallel_for(0, layout.batch, std::max<int64_t>(1, kElementwiseGrain / channels), [&](int64_t begin, int64_t end) {
+      for (int64_t n = begin; n < end; ++n)
+        for (int64_t c = 0; c < channels; ++c) element(n * channels + c, k[c]);
+    });
+    return;
+  }
+  const int64_t planes = layout.batch * channels;
+  parallel_for(0, planes, std::max<int64_t>(1, kElementwiseGrain / spatial), [&](int64_t begin, int64_t end) {
+    for (int64_t plane = begin; plane < end; ++plane) {
+      const Constants plane_k = k[plane % channels];
+      for (int64_t i = plane * spatial; i < (plane + 1) * spatial; ++i) element(i, plane_k);
+    }
   });
 }
 
@@ -121,10 +177,9 @@ void batch_norm_cpu(const Tensor& x, const Tensor& weight, const Tensor& bias, c
                       rstd,
                       optional_data<T>(weight),
                       optional_data<T>(bias)};
-    for_each_plane(layout, apply, [&](int64_t first, const typename Apply::Constants& k) {
-      const T* in = xs + first;
-      T* out = apply.y + first;
-      for (int64_t i = 0; i < layout.spatial; ++i) out[i] = convert<T>(Apply::at(convert<A>(in[i]), k));
+    T* const ys = apply.y;
+    for_each_element(layout, apply, [xs, ys](int64_t i, const typename Apply::Constants& k) {
+      ys[i] = convert<T>(Apply::at(convert<A>(xs[i]), k));
     });
   });
 }
@@ -165,12 +220,9 @@ void batch_norm_backward_cpu(const Tensor& grad_y, const Tensor& x, const Tensor
                          optional_data<T>(weight),
                          input_grad_needs_sums ? sums.data() : nullptr,
                          A(1) / static_cast<A>(layout.per_channel())};
-    for_each_plane(layout, pass, [&](int64_t first, const typename InputGrad::Constants& k) {
-      const T* gs = g + first;
-      const T* in = xs + first;
-      T* out = pass.grad_x + first;
-      for (int64_t i = 0; i < layout.spatial; ++i)
-        out[i] = convert<T>(InputGrad::at(convert<A>(gs[i]), convert<A>(in[i]), k));
+    T* const gx = pass.grad_x;
+    for_each_element(layout, pass, [g, xs, gx](int64_t i, const typename InputGrad::Constants& k) {
+      gx[i] = convert<T>(InputGrad::at(convert<A>(g[i]), convert<A>(xs[i]), k));
     });
   });
 }
