@@ -199,18 +199,38 @@ ConvPlan conv_plan(const ConvGeometry& g) {
   return plan;
 }
 
-// Calls body(begin, end, scratch, slice) for each of `slices` contiguous slices of the batch, in parallel;
-// slice s gets the s-th slice_size elements of scratch.
+// A slice's scratch: col (plan.col_size elements), the group matrix (plan.matrix_size) and `extra` more;
+// slice s's lies at s * (their sum) in a tensor holding all slices'.
+template <class T>
+struct SliceScratch {
+  T* col;
+  T* matrix;
+  T* extra;
+};
+
+template <class T>
+SliceScratch<T> slice_scratch(const ConvPlan& plan, const Tensor& scratch, int64_t extra, int64_t s) {
+  T* own = static_cast<T*>(scratch.raw_data()) + s * (plan.col_size + plan.matrix_size + extra);
+  return {own, own + plan.col_size, own + plan.col_size + plan.matrix_size};
+}
+
+// Calls body(begin, end, scratch, slice) for each of the plan's contiguous slices of the batch, in parallel,
+// each with its own SliceScratch; returns the tensor holding them all.
 template <class T, class F>
-void for_each_batch_slice(int64_t batch, int64_t slices, const Tensor& scratch, int64_t slice_size, const F& body) {
-  T* base = static_cast<T*>(scratch.raw_data());
+Tensor for_each_batch_slice(const ConvGeometry& g, const ConvPlan& plan, int64_t extra, const F& body) {
+  const int64_t batch = g.batch, slices = plan.slices;
+  Tensor scratch = empty({slices * (plan.col_size + plan.matrix_size + extra)}, dtype_of<T>());
+  const auto run = [&](int64_t s) {
+    body(s * batch / slices, (s + 1) * batch / slices, slice_scratch<T>(plan, scratch, extra, s), s);
+  };
   if (slices == 1) {
-    body(int64_t{0}, batch, base, int64_t{0});
-    return;
+    run(0);
+  } else {
+    parallel_for(0, slices, 1, [&](int64_t first, int64_t last) {
+      for (int64_t s = first; s < last; ++s) run(s);
+    });
   }
-  parallel_for(0, slices, 1, [&](int64_t first, int64_t last) {
-    for (int64_t s = first; s < last; ++s) body(s * batch / slices, (s + 1) * batch / slices, base + s * slice_size, s);
-  });
+  return scratch;
 }
 
 // Calls body(first, count) for runs of neighbouring images covering [begin, end), each at most `group` long
@@ -251,10 +271,8 @@ template <class T>
 void conv2d_typed(const ConvGeometry& g, const T* x, const T* w, const T* bias, T* y) {
   const int64_t K = g.patch_size(), P = g.out_pixels(), O = g.out_channels, image = g.in_channels * g.in_pixels();
   const ConvPlan plan = conv_plan(g);
-  const int64_t slice_size = plan.col_size + plan.matrix_size;
-  const Tensor scratch = empty({plan.slices * slice_size}, dtype_of<T>());
-  for_each_batch_slice<T>(g.batch, plan.slices, scratch, slice_size, [&](int64_t begin, int64_t end, T* col, int64_t) {
-    T* out = col + plan.col_size;
+  for_each_batch_slice<T>(g, plan, 0, [&](int64_t begin, int64_t end, const SliceScratch<T>& own, int64_t) {
+    T* col = own.col;
     for_each_group(begin, end, plan.group, [&](int64_t first, int64_t count) {
       const int64_t ld = count * P;
       const T* xn = x + first * image;
@@ -262,8 +280,8 @@ void conv2d_typed(const ConvGeometry& g, const T* x, const T* w, const T* bias, 
       if (!plan.direct)
         for (int64_t j = 0; j < count; ++j) im2col(g, plan.table, xn + j * image, col + j * P, ld);
       if (count > 1) {
-        gemm(CblasNoTrans, CblasNoTrans, O, ld, K, w, K, col, ld, T(0), out, ld);
-        matrix_to_images(out, count, O, P, bias, yn);
+        gemm(CblasNoTrans, CblasNoTrans, O, ld, K, w, K, col, ld, T(0), own.matrix, ld);
+        matrix_to_images(own.matrix, count, O, P, bias, yn);
         return;
       }
       // The bias goes in first and the GEMM adds onto it (beta = 1): no second pass over y.
@@ -278,17 +296,15 @@ template <class T>
 void conv2d_backward_input_typed(const ConvGeometry& g, const T* grad_y, const T* w, T* grad_x) {
   const int64_t K = g.patch_size(), P = g.out_pixels(), O = g.out_channels, image = g.in_channels * g.in_pixels();
   const ConvPlan plan = conv_plan(g);
-  const int64_t slice_size = plan.col_size + plan.matrix_size;
-  const Tensor scratch = empty({plan.slices * slice_size}, dtype_of<T>());
-  for_each_batch_slice<T>(g.batch, plan.slices, scratch, slice_size, [&](int64_t begin, int64_t end, T* col, int64_t) {
-    T* gathered = col + plan.col_size;
+  for_each_batch_slice<T>(g, plan, 0, [&](int64_t begin, int64_t end, const SliceScratch<T>& own, int64_t) {
+    T* col = own.col;
     for_each_group(begin, end, plan.group, [&](int64_t first, int64_t count) {
       const int64_t ld = count * P;
       const T* gy = grad_y + first * O * P;
       T* gx = grad_x + first * image;
       if (count > 1) {
-        images_to_matrix(gy, count, O, P, gathered);
-        gy = gathered;
+        images_to_matrix(gy, count, O, P, own.matrix);
+        gy = own.matrix;
       }
       // grad col = W^T @ grad y; with a direct kernel grad col is grad x[n] itself.
       gemm(CblasTrans, CblasNoTrans, K, ld, O, w, K, gy, ld, T(0), plan.direct ? gx : col, ld);
@@ -303,22 +319,18 @@ template <class T>
 void conv2d_backward_weight_typed(const ConvGeometry& g, const T* x, const T* grad_y, T* grad_w) {
   const int64_t K = g.patch_size(), P = g.out_pixels(), O = g.out_channels, image = g.in_channels * g.in_pixels();
   const ConvPlan plan = conv_plan(g);
-  // Scratch per slice: a col buffer, gathered grad y, then the slice's partial grad W (slice 0 writes grad_w
-  // directly).
-  const int64_t slice_size = plan.col_size + plan.matrix_size + O * K;
-  const Tensor scratch = empty({plan.slices * slice_size}, dtype_of<T>());
-  for_each_batch_slice<T>(g.batch, plan.slices, scratch, slice_size, [&](int64_t begin, int64_t end, T* own,
-                                                                        int64_t slice) {
-    T* col = own;
-    T* gathered = own + plan.col_size;
-    T* acc = slice == 0 ? grad_w : gathered + plan.matrix_size;
+  // Past col and the group matrix, each slice's partial grad W (slice 0 writes grad_w directly).
+  const Tensor scratch = for_each_batch_slice<T>(g, plan, O * K, [&](int64_t begin, int64_t end,
+                                                                     const SliceScratch<T>& own, int64_t slice) {
+    T* col = own.col;
+    T* acc = slice == 0 ? grad_w : own.extra;
     for_each_group(begin, end, plan.group, [&](int64_t first, int64_t count) {
       const int64_t ld = count * P;
       const T* xn = x + first * image;
       const T* gy = grad_y + first * O * P;
       if (count > 1) {
-        images_to_matrix(gy, count, O, P, gathered);
-        gy = gathered;
+        images_to_matrix(gy, count, O, P, own.matrix);
+        gy = own.matrix;
       }
       if (!plan.direct)
         for (int64_t j = 0; j < count; ++j) im2col(g, plan.table, xn + j * image, col + j * P, ld);
@@ -327,7 +339,7 @@ void conv2d_backward_weight_typed(const ConvGeometry& g, const T* x, const T* gr
   });
   const int64_t total = O * K;
   for (int64_t s = 1; s < plan.slices; ++s) {
-    const T* part = static_cast<const T*>(scratch.raw_data()) + s * slice_size + plan.col_size + plan.matrix_size;
+    const T* part = slice_scratch<T>(plan, scratch, total, s).extra;
     parallel_for(0, total, kElementwiseGrain, [&](int64_t first, int64_t last) {
       for (int64_t i = first; i < last; ++i) grad_w[i] += part[i];
     });
