@@ -1,12 +1,15 @@
-// CPU batch-norm kernels on the shared pieces of batch_norm_ops.h. The channel reductions take one of two
+// CPU batch-norm kernels on the shared pieces of batch_norm_ops.h. The channel reductions take one of three
 // walks, and the elementwise passes split the N * C planes of S elements across threads, each plane with its
-// channel's constants hoisted out of the loop.
+// channel's constants (gathered once per channel beforehand) hoisted out of the loop; an [N, C] input goes
+// row by row instead.
 //
 //   S >= kRunLength  a task owns a channel and folds its N runs of S contiguous elements with the fold's
 //                    vectorized fold_run
-//   smaller S        ([N, C] and small maps) a task owns a block of neighbouring channels and walks the N
-//                    samples, each sample's block being one contiguous stretch of C * S elements, so memory is
-//                    read in order instead of once per channel at stride C * S
+//   smaller S        (small maps) a task owns a block of neighbouring channels and walks the N samples, each
+//                    sample's block being one contiguous stretch of C * S elements, so memory is read in order
+//                    instead of once per channel at stride C * S
+//   S = 1            ([N, C], BatchNorm1d) as smaller S, but the block's channels fold side by side, one
+//                    vector lane each (fold_columns)
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -139,6 +142,38 @@ void for_each_element(const ChannelLayout& layout, const Pass& pass, const Eleme
   });
 }
 
+// The [N, C] input gradient: the row walk of for_each_element, but with a block of channels' constants kept
+// field by field, so the loop across channels vectorizes (an array of Constants would need a gather for each
+// field, and its batch_stats flag a branch per element; here the flag is one value for the whole loop).
+template <class T>
+void input_grad_columns(const ChannelLayout& layout, const BatchNormInputGrad<T>& pass) {
+  using A = compute_t<T>;
+  using Constants = typename BatchNormInputGrad<T>::Constants;
+  const int64_t channels = layout.channels, blocks = (channels + kChannelBlock - 1) / kChannelBlock;
+  const bool batch_stats = pass.sums != nullptr;
+  const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / (layout.batch * kChannelBlock));
+  parallel_for(0, blocks, grain, [&](int64_t begin, int64_t end) {
+    A shift[kChannelBlock], offset[kChannelBlock], rstd[kChannelBlock], scale[kChannelBlock];
+    A mean_g[kChannelBlock], mean_g_xhat[kChannelBlock];
+    for (int64_t block = begin; block < end; ++block) {
+      const int64_t c0 = block * kChannelBlock, width = std::min(kChannelBlock, channels - c0);
+      for (int64_t j = 0; j < width; ++j) {
+        const Constants k = pass.constants(c0 + j);
+        shift[j] = k.shift, offset[j] = k.offset, rstd[j] = k.rstd, scale[j] = k.scale;
+        mean_g[j] = k.mean_g, mean_g_xhat[j] = k.mean_g_xhat;
+      }
+      for (int64_t n = 0; n < layout.batch; ++n) {
+        const int64_t first = n * channels + c0;
+        for (int64_t j = 0; j < width; ++j) {
+          const Constants k{batch_stats, shift[j], offset[j], rstd[j], scale[j], mean_g[j], mean_g_xhat[j]};
+          pass.grad_x[first + j] = convert<T>(BatchNormInputGrad<T>::at(convert<A>(pass.grad_y[first + j]),
+                                                                        convert<A>(pass.x[first + j]), k));
+        }
+      }
+    }
+  });
+}
+
 void batch_norm_cpu(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
                     const Tensor& running_var, bool training, double momentum, double eps, const Tensor& y,
                     const Tensor& save_offset, const Tensor& save_rstd) {
@@ -220,6 +255,7 @@ void batch_norm_backward_cpu(const Tensor& grad_y, const Tensor& x, const Tensor
                          optional_data<T>(weight),
                          input_grad_needs_sums ? sums.data() : nullptr,
                          A(1) / static_cast<A>(layout.per_channel())};
+    if (layout.spatial == 1) return input_grad_columns(layout, pass);
     T* const gx = pass.grad_x;
     for_each_element(layout, pass, [g, xs, gx](int64_t i, const typename InputGrad::Constants& k) {
       gx[i] = convert<T>(InputGrad::at(convert<A>(g[i]), convert<A>(xs[i]), k));
