@@ -3,6 +3,7 @@ formulas, the same timing method (median and minimum over batches of back-to-bac
 synchronizing at batch ends), one JSON line per case and device."""
 import json
 import math
+import os
 import statistics
 import sys
 import time
@@ -247,21 +248,24 @@ def builders(a, device):
 
 def time_it(fn, device, warmup=3, min_runs=10, min_seconds=0.3):
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    # TRIFECTA_BENCH_CLOCK=cpu: the process's CPU time on the CPU, as bench/timer.h does for trifecta's side.
+    cpu_clock = device == "cpu" and os.environ.get("TRIFECTA_BENCH_CLOCK") == "cpu"
+    clock = time.process_time if cpu_clock else time.perf_counter
     for _ in range(warmup):
         fn()
     sync()
-    t0 = time.perf_counter()
+    t0 = clock()
     fn()
     sync()
-    single_ms = max((time.perf_counter() - t0) * 1e3, 1e-4)
+    single_ms = max((clock() - t0) * 1e3, 1e-4)
     batch = max(1, math.ceil(1.0 / single_ms))
-    samples, start = [], time.perf_counter()
-    while len(samples) < min_runs or time.perf_counter() - start < min_seconds:
-        t0 = time.perf_counter()
+    samples, start = [], clock()
+    while len(samples) < min_runs or clock() - start < min_seconds:
+        t0 = clock()
         for _ in range(batch):
             fn()
         sync()
-        samples.append((time.perf_counter() - t0) * 1e3 / batch)
+        samples.append((clock() - t0) * 1e3 / batch)
         if len(samples) >= 1000:
             break
     return statistics.median(samples), min(samples)

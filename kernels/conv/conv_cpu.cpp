@@ -1,13 +1,16 @@
-// CPU convolution: im2col + OpenBLAS GEMM per image (see conv.h for the matrices), the batch split into one
-// slice per thread. Each slice owns a col buffer and calls single-threaded GEMMs, so the threads never
-// synchronize until the weight gradient's per-slice partial sums are added, in slice order (the result
-// depends on the thread count, never on timing). A batch too small to split (one image, or too little work
-// to pay for waking threads) runs as one slice, and OpenBLAS may spread its GEMMs over its own threads.
+// CPU convolution: im2col + OpenBLAS GEMM (see conv.h for the matrices), the batch split into one slice per
+// thread. Each slice owns a col buffer and calls single-threaded GEMMs, so the threads never synchronize
+// until the weight gradient's per-slice partial sums are added, in slice order (the result depends on the
+// thread count, never on timing). A batch too small to split (one image, or too little work to pay for
+// waking threads) runs as one slice, and OpenBLAS may spread its GEMMs over its own threads. Within a slice,
+// images on small maps share GEMMs (kGemmColumns below), so a 7x7 map does not make 49-column products.
 //
 // im2col and col2im walk col row by row: one row is one (channel, kernel tap) pair, and for a fixed kernel
 // row p each output row i reads one input row, so both loops stream through memory and the inner loop is a
-// contiguous copy when the stride is 1.
+// contiguous copy when the stride is 1. Strided or narrow outputs go through a table of offsets instead
+// (TapTable below).
 #include <algorithm>
+#include <vector>
 
 #include <cblas.h>
 
@@ -41,15 +44,58 @@ ValidRange valid_columns(int64_t offset, int64_t stride, int64_t width, int64_t 
   return {lo, hi};
 }
 
-// col[(c, p, q), (i, j)] = x[c, i*sh - ph + p*dh, j*sw - pw + q*dw], zero outside the image.
+// Small or strided maps: the row walk below would move a few elements at a time (7 per output row at
+// 7x7), paying its bounds arithmetic for each. There each channel is copied once into a plane with a zero
+// border wide enough for every window, and each kernel tap (p, q) moves its P entries through a table of
+// offsets into that plane: col row (c, p, q) entry (i, j) is padded[(i*sh + p*dh) * padded_w + j*sw + q*dw],
+// the border supplying the zeros.
+constexpr int64_t kNarrowRow = 16;  // output rows shorter than this take the table
+
+struct TapTable {
+  int64_t padded_h = 0, padded_w = 0;
+  std::vector<int64_t> offsets;  // [kh * kw, P]; empty: walk rows instead
+};
+
+TapTable tap_table(const ConvGeometry& g) {
+  TapTable t;
+  if (g.stride_w == 1 && g.out_w >= kNarrowRow) return t;
+  // Rows from -pad_h: the window's last row, or the image's, whichever lies further.
+  t.padded_h = std::max((g.out_h - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h + 1, g.in_h + g.pad_h);
+  t.padded_w = std::max((g.out_w - 1) * g.stride_w + (g.kernel_w - 1) * g.dilation_w + 1, g.in_w + g.pad_w);
+  t.offsets.resize(static_cast<size_t>(g.kernel_h * g.kernel_w * g.out_pixels()));
+  int64_t* offset = t.offsets.data();
+  for (int64_t p = 0; p < g.kernel_h; ++p)
+    for (int64_t q = 0; q < g.kernel_w; ++q)
+      for (int64_t i = 0; i < g.out_h; ++i)
+        for (int64_t j = 0; j < g.out_w; ++j)
+          *offset++ = (i * g.stride_h + p * g.dilation_h) * t.padded_w + j * g.stride_w + q * g.dilation_w;
+  return t;
+}
+
+// col[(c, p, q), (i, j)] = x[c, i*sh - ph + p*dh, j*sw - pw + q*dw], zero outside the image; col's rows lie
+// ld apart (ld > P when several images share one col, side by side).
 template <class T>
-void im2col(const ConvGeometry& g, const T* x, T* col) {
-  const int64_t out_w = g.out_w;
+void im2col(const ConvGeometry& g, const TapTable& table, const T* x, T* col, int64_t ld) {
+  const int64_t out_w = g.out_w, P = g.out_pixels(), taps = g.kernel_h * g.kernel_w;
+  if (!table.offsets.empty()) {
+    std::vector<T> padded(static_cast<size_t>(table.padded_h * table.padded_w), T(0));
+    for (int64_t c = 0; c < g.in_channels; ++c) {
+      const T* plane = x + c * g.in_pixels();
+      for (int64_t h = 0; h < g.in_h; ++h)
+        std::copy_n(plane + h * g.in_w, g.in_w, padded.data() + (h + g.pad_h) * table.padded_w + g.pad_w);
+      for (int64_t tap = 0; tap < taps; ++tap) {
+        T* row = col + (c * taps + tap) * ld;
+        const int64_t* offset = table.offsets.data() + tap * P;
+        for (int64_t i = 0; i < P; ++i) row[i] = padded[static_cast<size_t>(offset[i])];
+      }
+    }
+    return;
+  }
   for (int64_t c = 0; c < g.in_channels; ++c) {
     const T* plane = x + c * g.in_pixels();
     for (int64_t p = 0; p < g.kernel_h; ++p) {
       for (int64_t q = 0; q < g.kernel_w; ++q) {
-        T* row = col + ((c * g.kernel_h + p) * g.kernel_w + q) * g.out_pixels();
+        T* row = col + ((c * g.kernel_h + p) * g.kernel_w + q) * ld;
         const int64_t offset = q * g.dilation_w - g.pad_w;
         const ValidRange cols = valid_columns(offset, g.stride_w, g.in_w, out_w);
         for (int64_t i = 0; i < g.out_h; ++i) {
@@ -73,15 +119,34 @@ void im2col(const ConvGeometry& g, const T* x, T* col) {
   }
 }
 
-// The adjoint of im2col: x[c, h, w] += every col entry im2col read from it. x must start zeroed.
+// The adjoint of im2col: x[c, h, w] += every col entry im2col read from it (with the table: each tap adds
+// its entries into the bordered plane, whose interior then adds onto x; what lands in the border was read
+// from padding and is dropped). x must start zeroed.
 template <class T>
-void col2im(const ConvGeometry& g, const T* col, T* x) {
-  const int64_t out_w = g.out_w;
+void col2im(const ConvGeometry& g, const TapTable& table, const T* col, int64_t ld, T* x) {
+  const int64_t out_w = g.out_w, P = g.out_pixels(), taps = g.kernel_h * g.kernel_w;
+  if (!table.offsets.empty()) {
+    std::vector<T> padded(static_cast<size_t>(table.padded_h * table.padded_w));
+    for (int64_t c = 0; c < g.in_channels; ++c) {
+      std::fill(padded.begin(), padded.end(), T(0));
+      for (int64_t tap = 0; tap < taps; ++tap) {
+        const T* row = col + (c * taps + tap) * ld;
+        const int64_t* offset = table.offsets.data() + tap * P;
+        for (int64_t i = 0; i < P; ++i) padded[static_cast<size_t>(offset[i])] += row[i];
+      }
+      T* plane = x + c * g.in_pixels();
+      for (int64_t h = 0; h < g.in_h; ++h) {
+        const T* from = padded.data() + (h + g.pad_h) * table.padded_w + g.pad_w;
+        for (int64_t w = 0; w < g.in_w; ++w) plane[h * g.in_w + w] += from[w];
+      }
+    }
+    return;
+  }
   for (int64_t c = 0; c < g.in_channels; ++c) {
     T* plane = x + c * g.in_pixels();
     for (int64_t p = 0; p < g.kernel_h; ++p) {
       for (int64_t q = 0; q < g.kernel_w; ++q) {
-        const T* row = col + ((c * g.kernel_h + p) * g.kernel_w + q) * g.out_pixels();
+        const T* row = col + ((c * g.kernel_h + p) * g.kernel_w + q) * ld;
         const int64_t offset = q * g.dilation_w - g.pad_w;
         const ValidRange cols = valid_columns(offset, g.stride_w, g.in_w, out_w);
         for (int64_t i = 0; i < g.out_h; ++i) {
@@ -103,86 +168,178 @@ void col2im(const ConvGeometry& g, const T* col, T* x) {
 // Multiply-adds per thread below which splitting the batch costs more than it saves (~50 us of GEMM).
 constexpr int64_t kMacsPerSlice = int64_t{1} << 19;
 
-// How many slices a batch splits into: one per thread, but no more than the work fills.
-int64_t batch_slices(const ConvGeometry& g) {
-  const int64_t macs = g.batch * g.out_channels * g.patch_size() * g.out_pixels();
+// Columns a GEMM should have at least. On small maps one image's col has few columns (49 at 7x7), too few
+// for OpenBLAS's packed panels to pay off, so neighbouring images share one GEMM: their cols sit side by
+// side in one [K, images * P] matrix.
+constexpr int64_t kGemmColumns = 256;
+
+// How a batch is cut and what each cut needs: `slices` contiguous slices, one per thread, each walked in
+// groups of at most `group` images that share a GEMM; per slice, scratch for col (none when direct: a lone
+// image's col is the image itself, g.col_is_input()) and for one [O, group * P] matrix when groups hold
+// several images.
+struct ConvPlan {
+  int64_t slices, group;
+  bool direct;
+  int64_t col_size, matrix_size;
+  TapTable table;
+};
+
+ConvPlan conv_plan(const ConvGeometry& g) {
+  const int64_t K = g.patch_size(), P = g.out_pixels();
+  const int64_t macs = g.batch * g.out_channels * K * P;
   const int64_t most = std::max<int64_t>(1, std::min<int64_t>(g.batch, get_num_threads()));
-  return std::clamp<int64_t>(macs / kMacsPerSlice, 1, most);
+  ConvPlan plan;
+  plan.slices = std::clamp<int64_t>(macs / kMacsPerSlice, 1, most);
+  const int64_t longest_slice = (g.batch + plan.slices - 1) / plan.slices;
+  plan.group = std::clamp<int64_t>((kGemmColumns + P - 1) / P, 1, longest_slice);
+  plan.direct = g.col_is_input() && plan.group == 1;
+  plan.col_size = plan.direct ? 0 : K * plan.group * P;
+  plan.matrix_size = plan.group > 1 ? g.out_channels * plan.group * P : 0;
+  plan.table = tap_table(g);
+  return plan;
 }
 
-// Calls body(begin, end, scratch, slice) for each of `slices` contiguous slices of the batch, in parallel;
-// slice s gets the s-th slice_size elements of scratch.
-template <class T, class F>
-void for_each_batch_slice(int64_t batch, int64_t slices, const Tensor& scratch, int64_t slice_size, const F& body) {
-  T* base = static_cast<T*>(scratch.raw_data());
-  if (slices == 1) {
-    body(int64_t{0}, batch, base, int64_t{0});
-    return;
-  }
-  parallel_for(0, slices, 1, [&](int64_t first, int64_t last) {
-    for (int64_t s = first; s < last; ++s) body(s * batch / slices, (s + 1) * batch / slices, base + s * slice_size, s);
-  });
+// A slice's scratch: col (plan.col_size elements), the group matrix (plan.matrix_size) and `extra` more;
+// slice s's lies at s * (their sum) in a tensor holding all slices'.
+template <class T>
+struct SliceScratch {
+  T* col;
+  T* matrix;
+  T* extra;
+};
+
+template <class T>
+SliceScratch<T> slice_scratch(const ConvPlan& plan, const Tensor& scratch, int64_t extra, int64_t s) {
+  T* own = static_cast<T*>(scratch.raw_data()) + s * (plan.col_size + plan.matrix_size + extra);
+  return {own, own + plan.col_size, own + plan.col_size + plan.matrix_size};
 }
+
+// Calls body(begin, end, scratch, slice) for each of the plan's contiguous slices of the batch, in parallel,
+// each with its own SliceScratch; returns the tensor holding them all.
+template <class T, class F>
+Tensor for_each_batch_slice(const ConvGeometry& g, const ConvPlan& plan, int64_t extra, const F& body) {
+  const int64_t batch = g.batch, slices = plan.slices;
+  Tensor scratch = empty({slices * (plan.col_size + plan.matrix_size + extra)}, dtype_of<T>());
+  const auto run = [&](int64_t s) {
+    body(s * batch / slices, (s + 1) * batch / slices, slice_scratch<T>(plan, scratch, extra, s), s);
+  };
+  if (slices == 1) {
+    run(0);
+  } else {
+    parallel_for(0, slices, 1, [&](int64_t first, int64_t last) {
+      for (int64_t s = first; s < last; ++s) run(s);
+    });
+  }
+  return scratch;
+}
+
+// Calls body(first, count) for runs of neighbouring images covering [begin, end), each at most `group` long
+// and all of near-equal length.
+template <class F>
+void for_each_group(int64_t begin, int64_t end, int64_t group, const F& body) {
+  const int64_t length = end - begin, groups = (length + group - 1) / group;
+  for (int64_t k = 0; k < groups; ++k) {
+    const int64_t first = begin + length * k / groups, last = begin + length * (k + 1) / groups;
+    body(first, last - first);
+  }
+}
+
+// Between `count` images of [rows, P] (image j at images + j * rows * P) and one [rows, count * P] matrix
+// holding image j in columns j*P to (j+1)*P, the layout of a shared GEMM. to_images adds bias[row] when given.
+template <class T>
+void images_to_matrix(const T* images, int64_t count, int64_t rows, int64_t P, T* matrix) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < count; ++j) std::copy_n(images + (j * rows + r) * P, P, matrix + (r * count + j) * P);
+}
+template <class T>
+void matrix_to_images(const T* matrix, int64_t count, int64_t rows, int64_t P, const T* bias, T* images) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const T b = bias ? bias[r] : T(0);
+    for (int64_t j = 0; j < count; ++j) {
+      const T* from = matrix + (r * count + j) * P;
+      T* to = images + (j * rows + r) * P;
+      for (int64_t i = 0; i < P; ++i) to[i] = from[i] + b;
+    }
+  }
+}
+
+// Each conv kernel below runs one GEMM per group: a group of one image multiplies in place (col may then be
+// the image itself, g.col_is_input()); a larger one gathers or scatters its images' [rows, P] planes
+// through a [rows, count * P] matrix.
 
 template <class T>
 void conv2d_typed(const ConvGeometry& g, const T* x, const T* w, const T* bias, T* y) {
   const int64_t K = g.patch_size(), P = g.out_pixels(), O = g.out_channels, image = g.in_channels * g.in_pixels();
-  const bool direct = g.col_is_input();
-  const int64_t slices = batch_slices(g), col_size = direct ? 0 : K * P;
-  const Tensor scratch = empty({slices * col_size}, dtype_of<T>());
-  for_each_batch_slice<T>(g.batch, slices, scratch, col_size, [&](int64_t begin, int64_t end, T* col, int64_t) {
-    for (int64_t n = begin; n < end; ++n) {
-      const T* xn = x + n * image;
-      T* yn = y + n * O * P;
-      if (!direct) im2col(g, xn, col);
+  const ConvPlan plan = conv_plan(g);
+  for_each_batch_slice<T>(g, plan, 0, [&](int64_t begin, int64_t end, const SliceScratch<T>& own, int64_t) {
+    T* col = own.col;
+    for_each_group(begin, end, plan.group, [&](int64_t first, int64_t count) {
+      const int64_t ld = count * P;
+      const T* xn = x + first * image;
+      T* yn = y + first * O * P;
+      if (!plan.direct)
+        for (int64_t j = 0; j < count; ++j) im2col(g, plan.table, xn + j * image, col + j * P, ld);
+      if (count > 1) {
+        gemm(CblasNoTrans, CblasNoTrans, O, ld, K, w, K, col, ld, T(0), own.matrix, ld);
+        matrix_to_images(own.matrix, count, O, P, bias, yn);
+        return;
+      }
       // The bias goes in first and the GEMM adds onto it (beta = 1): no second pass over y.
       if (bias)
         for (int64_t o = 0; o < O; ++o) std::fill(yn + o * P, yn + (o + 1) * P, bias[o]);
-      gemm(CblasNoTrans, CblasNoTrans, O, P, K, w, K, direct ? xn : col, P, T(bias ? 1 : 0), yn, P);
-    }
+      gemm(CblasNoTrans, CblasNoTrans, O, P, K, w, K, plan.direct ? xn : col, P, T(bias ? 1 : 0), yn, P);
+    });
   });
 }
 
 template <class T>
 void conv2d_backward_input_typed(const ConvGeometry& g, const T* grad_y, const T* w, T* grad_x) {
   const int64_t K = g.patch_size(), P = g.out_pixels(), O = g.out_channels, image = g.in_channels * g.in_pixels();
-  const bool direct = g.col_is_input();
-  const int64_t slices = batch_slices(g), col_size = direct ? 0 : K * P;
-  const Tensor scratch = empty({slices * col_size}, dtype_of<T>());
-  for_each_batch_slice<T>(g.batch, slices, scratch, col_size, [&](int64_t begin, int64_t end, T* col, int64_t) {
-    for (int64_t n = begin; n < end; ++n) {
-      const T* gyn = grad_y + n * O * P;
-      T* gxn = grad_x + n * image;
-      // grad col = W^T @ grad y[n]; with a direct kernel grad col is grad x[n] itself.
-      gemm(CblasTrans, CblasNoTrans, K, P, O, w, K, gyn, P, T(0), direct ? gxn : col, P);
-      if (!direct) {
-        std::fill(gxn, gxn + image, T(0));
-        col2im(g, col, gxn);
+  const ConvPlan plan = conv_plan(g);
+  for_each_batch_slice<T>(g, plan, 0, [&](int64_t begin, int64_t end, const SliceScratch<T>& own, int64_t) {
+    T* col = own.col;
+    for_each_group(begin, end, plan.group, [&](int64_t first, int64_t count) {
+      const int64_t ld = count * P;
+      const T* gy = grad_y + first * O * P;
+      T* gx = grad_x + first * image;
+      if (count > 1) {
+        images_to_matrix(gy, count, O, P, own.matrix);
+        gy = own.matrix;
       }
-    }
+      // grad col = W^T @ grad y; with a direct kernel grad col is grad x[n] itself.
+      gemm(CblasTrans, CblasNoTrans, K, ld, O, w, K, gy, ld, T(0), plan.direct ? gx : col, ld);
+      if (plan.direct) return;
+      std::fill(gx, gx + count * image, T(0));
+      for (int64_t j = 0; j < count; ++j) col2im(g, plan.table, col + j * P, ld, gx + j * image);
+    });
   });
 }
 
 template <class T>
 void conv2d_backward_weight_typed(const ConvGeometry& g, const T* x, const T* grad_y, T* grad_w) {
   const int64_t K = g.patch_size(), P = g.out_pixels(), O = g.out_channels, image = g.in_channels * g.in_pixels();
-  const bool direct = g.col_is_input();
-  const int64_t col_size = direct ? 0 : K * P;
-  // Scratch per slice: a col buffer, then the slice's partial grad W (slice 0 writes grad_w directly).
-  const int64_t slices = batch_slices(g), slice_size = col_size + O * K;
-  const Tensor scratch = empty({slices * slice_size}, dtype_of<T>());
-  for_each_batch_slice<T>(g.batch, slices, scratch, slice_size, [&](int64_t begin, int64_t end, T* own, int64_t slice) {
-    T* col = own;
-    T* acc = slice == 0 ? grad_w : own + col_size;
-    for (int64_t n = begin; n < end; ++n) {
-      const T* xn = x + n * image;
-      if (!direct) im2col(g, xn, col);
-      gemm(CblasNoTrans, CblasTrans, O, K, P, grad_y + n * O * P, P, direct ? xn : col, P, T(n == begin ? 0 : 1), acc, K);
-    }
+  const ConvPlan plan = conv_plan(g);
+  // Past col and the group matrix, each slice's partial grad W (slice 0 writes grad_w directly).
+  const Tensor scratch = for_each_batch_slice<T>(g, plan, O * K, [&](int64_t begin, int64_t end,
+                                                                     const SliceScratch<T>& own, int64_t slice) {
+    T* col = own.col;
+    T* acc = slice == 0 ? grad_w : own.extra;
+    for_each_group(begin, end, plan.group, [&](int64_t first, int64_t count) {
+      const int64_t ld = count * P;
+      const T* xn = x + first * image;
+      const T* gy = grad_y + first * O * P;
+      if (count > 1) {
+        images_to_matrix(gy, count, O, P, own.matrix);
+        gy = own.matrix;
+      }
+      if (!plan.direct)
+        for (int64_t j = 0; j < count; ++j) im2col(g, plan.table, xn + j * image, col + j * P, ld);
+      gemm(CblasNoTrans, CblasTrans, O, K, ld, gy, ld, plan.direct ? xn : col, ld, T(first == begin ? 0 : 1), acc, K);
+    });
   });
   const int64_t total = O * K;
-  for (int64_t s = 1; s < slices; ++s) {
-    const T* part = static_cast<const T*>(scratch.raw_data()) + s * slice_size + col_size;
+  for (int64_t s = 1; s < plan.slices; ++s) {
+    const T* part = slice_scratch<T>(plan, scratch, total, s).extra;
     parallel_for(0, total, kElementwiseGrain, [&](int64_t first, int64_t last) {
       for (int64_t i = first; i < last; ++i) grad_w[i] += part[i];
     });

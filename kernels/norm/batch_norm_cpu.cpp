@@ -1,12 +1,15 @@
-// CPU batch-norm kernels on the shared pieces of batch_norm_ops.h. The channel reductions take one of two
+// CPU batch-norm kernels on the shared pieces of batch_norm_ops.h. The channel reductions take one of three
 // walks, and the elementwise passes split the N * C planes of S elements across threads, each plane with its
-// channel's constants hoisted out of the loop.
+// channel's constants (gathered once per channel beforehand) hoisted out of the loop; an [N, C] input goes
+// row by row instead.
 //
 //   S >= kRunLength  a task owns a channel and folds its N runs of S contiguous elements with the fold's
 //                    vectorized fold_run
-//   smaller S        ([N, C] and small maps) a task owns a block of neighbouring channels and walks the N
-//                    samples, each sample's block being one contiguous stretch of C * S elements, so memory is
-//                    read in order instead of once per channel at stride C * S
+//   smaller S        (small maps) a task owns a block of neighbouring channels and walks the N samples, each
+//                    sample's block being one contiguous stretch of C * S elements, so memory is read in order
+//                    instead of once per channel at stride C * S
+//   S = 1            ([N, C], BatchNorm1d) as smaller S, but the block's channels fold side by side, one
+//                    vector lane each (fold_columns)
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -30,6 +33,42 @@ const T* optional_data(const Tensor& t) {
 template <class T>
 T* optional_data_mut(const Tensor& t) {
   return t.defined() ? static_cast<T*>(t.raw_data()) : nullptr;
+}
+
+// [N, C] inputs (S = 1): channel c is column c of an [N, C] matrix. A block of columns folds row by row into
+// one lane per column, kept apart as plain arrays so the loop runs across channels in vector registers; the
+// fields and shifts are those of the folds in batch_norm_ops.h.
+template <class T>
+void fold_columns(const BatchStatsFold<T, double>& fold, const ChannelLayout& layout, int64_t c0, int64_t width,
+                  MomentSums<double>* states) {
+  double shift[kChannelBlock], sum[kChannelBlock] = {}, sum_sq[kChannelBlock] = {};
+  for (int64_t j = 0; j < width; ++j) shift[j] = fold.shift(c0 + j);
+  for (int64_t n = 0; n < layout.batch; ++n) {
+    const T* row = fold.x + n * layout.channels + c0;
+    for (int64_t j = 0; j < width; ++j) {
+      const double d = convert<double>(row[j]) - shift[j];
+      sum[j] += d;
+      sum_sq[j] += d * d;
+    }
+  }
+  for (int64_t j = 0; j < width; ++j) states[j] = {sum[j], sum_sq[j]};
+}
+
+template <class T>
+void fold_columns(const GradSumsFold<T>& fold, const ChannelLayout& layout, int64_t c0, int64_t width,
+                  GradSums<compute_t<T>>* states) {
+  using A = compute_t<T>;
+  A shift[kChannelBlock], offset[kChannelBlock], sum_g[kChannelBlock] = {}, sum_g_dev[kChannelBlock] = {};
+  for (int64_t j = 0; j < width; ++j) shift[j] = fold.centre.shift(c0 + j), offset[j] = fold.centre.offset[c0 + j];
+  for (int64_t n = 0; n < layout.batch; ++n) {
+    const int64_t first = n * layout.channels + c0;
+    for (int64_t j = 0; j < width; ++j) {
+      const A g = convert<A>(fold.grad_y[first + j]);
+      sum_g[j] += g;
+      sum_g_dev[j] += g * ((convert<A>(fold.x[first + j]) - shift[j]) - offset[j]);
+    }
+  }
+  for (int64_t j = 0; j < width; ++j) states[j] = {sum_g[j], sum_g_dev[j]};
 }
 
 // finish(c, total) for every channel, total being the fold over the channel's elements (M > 0).
@@ -61,6 +100,11 @@ void reduce_channels(const ChannelLayout& layout, const Fold& fold, const Finish
     State states[kChannelBlock];
     for (int64_t block = begin; block < end; ++block) {
       const int64_t c0 = block * kChannelBlock, width = std::min(kChannelBlock, channels - c0);
+      if (spatial == 1) {
+        fold_columns(fold, layout, c0, width, states);
+        for (int64_t j = 0; j < width; ++j) finish(c0 + j, states[j]);
+        continue;
+      }
       for (int64_t j = 0; j < width; ++j) states[j] = fold.init(c0 + j);
       for (int64_t n = 0; n < layout.batch; ++n) {
         const int64_t first = (n * channels + c0) * spatial;
@@ -72,14 +116,61 @@ void reduce_channels(const ChannelLayout& layout, const Fold& fold, const Finish
   });
 }
 
-// For every plane (n, c) of S elements: body(first offset, k), k being channel c's constants from pass.
-template <class Pass, class Body>
-void for_each_plane(const ChannelLayout& layout, const Pass& pass, const Body& body) {
-  const int64_t planes = layout.batch * layout.channels;
-  const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(1, layout.spatial));
-  parallel_for(0, planes, grain, [&](int64_t begin, int64_t end) {
-    for (int64_t plane = begin; plane < end; ++plane)
-      body(plane * layout.spatial, pass.constants(plane % layout.channels));
+// element(i, k) for every element i of x, k being its channel's constants from pass (gathered once per
+// channel). Planes of S elements are split across threads, each plane's constants hoisted out of its loop;
+// an [N, C] input, whose planes are single elements, goes row by row instead.
+template <class Pass, class Element>
+void for_each_element(const ChannelLayout& layout, const Pass& pass, const Element& element) {
+  using Constants = typename Pass::Constants;
+  const int64_t channels = layout.channels, spatial = layout.spatial;
+  std::vector<Constants> constants(static_cast<size_t>(channels));
+  for (int64_t c = 0; c < channels; ++c) constants[static_cast<size_t>(c)] = pass.constants(c);
+  const Constants* k = constants.data();
+  if (spatial == 1) {
+    parallel_for(0, layout.batch, std::max<int64_t>(1, kElementwiseGrain / channels), [&](int64_t begin, int64_t end) {
+      for (int64_t n = begin; n < end; ++n)
+        for (int64_t c = 0; c < channels; ++c) element(n * channels + c, k[c]);
+    });
+    return;
+  }
+  const int64_t planes = layout.batch * channels;
+  parallel_for(0, planes, std::max<int64_t>(1, kElementwiseGrain / spatial), [&](int64_t begin, int64_t end) {
+    for (int64_t plane = begin; plane < end; ++plane) {
+      const Constants plane_k = k[plane % channels];
+      for (int64_t i = plane * spatial; i < (plane + 1) * spatial; ++i) element(i, plane_k);
+    }
+  });
+}
+
+// The [N, C] input gradient: the row walk of for_each_element, but with a block of channels' constants kept
+// field by field, so the loop across channels vectorizes (an array of Constants would need a gather for each
+// field, and its batch_stats flag a branch per element; here the flag is one value for the whole loop).
+template <class T>
+void input_grad_columns(const ChannelLayout& layout, const BatchNormInputGrad<T>& pass) {
+  using A = compute_t<T>;
+  using Constants = typename BatchNormInputGrad<T>::Constants;
+  const int64_t channels = layout.channels, blocks = (channels + kChannelBlock - 1) / kChannelBlock;
+  const bool batch_stats = pass.sums != nullptr;
+  const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / (layout.batch * kChannelBlock));
+  parallel_for(0, blocks, grain, [&](int64_t begin, int64_t end) {
+    A shift[kChannelBlock], offset[kChannelBlock], rstd[kChannelBlock], scale[kChannelBlock];
+    A mean_g[kChannelBlock], mean_g_xhat[kChannelBlock];
+    for (int64_t block = begin; block < end; ++block) {
+      const int64_t c0 = block * kChannelBlock, width = std::min(kChannelBlock, channels - c0);
+      for (int64_t j = 0; j < width; ++j) {
+        const Constants k = pass.constants(c0 + j);
+        shift[j] = k.shift, offset[j] = k.offset, rstd[j] = k.rstd, scale[j] = k.scale;
+        mean_g[j] = k.mean_g, mean_g_xhat[j] = k.mean_g_xhat;
+      }
+      for (int64_t n = 0; n < layout.batch; ++n) {
+        const int64_t first = n * channels + c0;
+        for (int64_t j = 0; j < width; ++j) {
+          const Constants k{batch_stats, shift[j], offset[j], rstd[j], scale[j], mean_g[j], mean_g_xhat[j]};
+          pass.grad_x[first + j] = convert<T>(BatchNormInputGrad<T>::at(convert<A>(pass.grad_y[first + j]),
+                                                                        convert<A>(pass.x[first + j]), k));
+        }
+      }
+    }
   });
 }
 
@@ -121,10 +212,9 @@ void batch_norm_cpu(const Tensor& x, const Tensor& weight, const Tensor& bias, c
                       rstd,
                       optional_data<T>(weight),
                       optional_data<T>(bias)};
-    for_each_plane(layout, apply, [&](int64_t first, const typename Apply::Constants& k) {
-      const T* in = xs + first;
-      T* out = apply.y + first;
-      for (int64_t i = 0; i < layout.spatial; ++i) out[i] = convert<T>(Apply::at(convert<A>(in[i]), k));
+    T* const ys = apply.y;
+    for_each_element(layout, apply, [xs, ys](int64_t i, const typename Apply::Constants& k) {
+      ys[i] = convert<T>(Apply::at(convert<A>(xs[i]), k));
     });
   });
 }
@@ -165,12 +255,10 @@ void batch_norm_backward_cpu(const Tensor& grad_y, const Tensor& x, const Tensor
                          optional_data<T>(weight),
                          input_grad_needs_sums ? sums.data() : nullptr,
                          A(1) / static_cast<A>(layout.per_channel())};
-    for_each_plane(layout, pass, [&](int64_t first, const typename InputGrad::Constants& k) {
-      const T* gs = g + first;
-      const T* in = xs + first;
-      T* out = pass.grad_x + first;
-      for (int64_t i = 0; i < layout.spatial; ++i)
-        out[i] = convert<T>(InputGrad::at(convert<A>(gs[i]), convert<A>(in[i]), k));
+    if (layout.spatial == 1) return input_grad_columns(layout, pass);
+    T* const gx = pass.grad_x;
+    for_each_element(layout, pass, [g, xs, gx](int64_t i, const typename InputGrad::Constants& k) {
+      gx[i] = convert<T>(InputGrad::at(convert<A>(g[i]), convert<A>(xs[i]), k));
     });
   });
 }

@@ -120,7 +120,7 @@ struct GradSumsFold {
     return s;
   }
   State fold_run(State s, int64_t offset, int64_t count, int64_t c) const {
-    constexpr int L = 16;  // independent sums, so the loop vectorizes
+    constexpr int L = 128 / sizeof(A);  // independent sums, so the loop vectorizes (as moments_of_run)
     const A shift = centre.shift(c), centre_offset = centre.offset[c];
     const T* g = grad_y + offset;
     const T* xs = x + offset;
@@ -137,8 +137,9 @@ struct GradSumsFold {
       s.sum_g += gi;
       s.sum_g_dev += gi * ((convert<A>(xs[i]) - shift) - centre_offset);
     }
-    for (int j = 0; j < L; ++j) s.sum_g += sum_g[j], s.sum_g_dev += sum_g_dev[j];
-    return s;
+    for (int width = L / 2; width >= 1; width /= 2)
+      for (int j = 0; j < width; ++j) sum_g[j] += sum_g[j + width], sum_g_dev[j] += sum_g_dev[j + width];
+    return {s.sum_g + sum_g[0], s.sum_g_dev + sum_g_dev[0]};
   }
   TRIFECTA_HD static State combine(State a, State b) { return {a.sum_g + b.sum_g, a.sum_g_dev + b.sum_g_dev}; }
 };

@@ -49,6 +49,10 @@ TRIFECTA_OP_SPEC({
             {"kernel_1x1_stride2_pad", {{{2, 3, 5, 5}}, {{2, 3, 1, 1}}}, {2, 2, 1, 1, 1, 1}},
             {"nonsquare_kernel_and_stride", {{{1, 2, 6, 9}}, {{3, 2, 2, 4}}, {{3}}}, {2, 3, 0, 1, 1, 1}},
             {"odd_sizes_batch3", {{{3, 1, 9, 7}}, {{2, 1, 5, 3}}}, {2, 1, 2, 1, 1, 2}},
+            // The CPU kernel's other paths: output rows of 16 or more copy row by row (narrower ones gather
+            // through a table), and a lone image with a 1x1 kernel multiplies x in place.
+            {"wide_rows_batch2", {{{2, 2, 3, 18}}, {{2, 2, 3, 3}}, {{2}}}, {1, 1, 1, 1, 1, 1}},
+            {"kernel_1x1_single_image", {{{1, 3, 2, 4}}, {{2, 3, 1, 1}}, {{2}}}, {1, 1, 0, 0, 1, 1}},
             {"transposed_input",
              {{{2, 2, 5, 4}, Domain::Normal, Layout::Transposed}, {{3, 2, 3, 3}}, {{3}}},
              {1, 2, 1, 0, 1, 1}},
@@ -107,6 +111,7 @@ TRIFECTA_OP_SPEC({
              {{{1, 2, 3, 5}, Domain::Normal, Layout::Transposed}, {{2, 1, 2, 3}}},
              {3, 2, 0, 1, 2, 0, 1, 1}},
             {"kernel_1x1_batch3", {{{3, 2, 3, 3}}, {{2, 2, 1, 1}}, {{2}}}, {1, 1, 0, 0, 0, 0, 1, 1}},
+            {"wide_rows_batch2", {{{2, 2, 2, 17}}, {{2, 1, 3, 3}}, {{1}}}, {1, 1, 1, 1, 0, 0, 1, 1}},
         },
     .run =
         [](const TensorList& in, const OpCase& c) {

@@ -147,6 +147,8 @@ OpCase batch_norm_case(std::string name, Shape shape, Layout layout, double mode
 std::vector<OpCase> batch_norm_cases() {
   return {
       batch_norm_case("train_2d", {6, 4}, Layout::Contiguous, kTrain, true, true),
+      // More channels than the CPU kernel's block of 64: a full block and a partial one.
+      batch_norm_case("train_2d_two_channel_blocks", {3, 70}, Layout::Contiguous, kTrain, true, true),
       batch_norm_case("train_4d", {3, 4, 3, 5}, Layout::Contiguous, kTrain, true, true),
       batch_norm_case("train_3d_long_maps", {2, 3, 40}, Layout::Contiguous, kTrain, true, true, 0.3),
       batch_norm_case("train_no_affine", {4, 3, 5}, Layout::Contiguous, kTrain, true, false),
@@ -156,6 +158,7 @@ std::vector<OpCase> batch_norm_cases() {
       batch_norm_case("train_one_channel", {7, 1}, Layout::Contiguous, kTrain, true, true, 0.1, 1e-3),
       batch_norm_case("train_batch1_4d", {1, 2, 3, 3}, Layout::Contiguous, kTrain, false, true),
       batch_norm_case("eval_2d", {5, 3}, Layout::Contiguous, kEval, true, true),
+      batch_norm_case("eval_2d_two_channel_blocks", {2, 70}, Layout::Contiguous, kEval, true, true),
       batch_norm_case("eval_4d", {2, 3, 4, 4}, Layout::Contiguous, kEval, true, true),
       batch_norm_case("eval_no_affine", {3, 4, 2}, Layout::Contiguous, kEval, true, false),
       batch_norm_case("eval_transposed", {4, 6}, Layout::Transposed, kEval, true, true),
