@@ -1,9 +1,11 @@
-"""The PyTorch twin of trifecta's VAE (models/vae/vae.cpp): the same networks with the same parameter names,
+"""The PyTorch twin of trifecta's VAE (models/vae/vae.cpp) and WAE-MMD (models/vae/wae.cpp): the same networks
+(conv, mlp, and the Two-Stage VAE's infogan first stage) with the same parameter names,
 started from trifecta's initial weights (<trifecta out>/init.safetensors), trained on the same batches in
 the same order (the Philox Fisher-Yates of data/epoch_order.cpp) with the same reparameterization noise
 (trifecta's Philox normals), the same KL-weight schedule (optim/kl_schedule.h) and torch.optim.Adam. Prints
 one JSON line (also written to --result) with ms/step, images/s, peak memory, every step's loss, the test
-negative ELBO and the flags it ran with, under the names `vae train` gives them.
+negative ELBO (a WAE: the test reconstruction cost and MMD) and the flags it ran with, under the names
+`vae train` gives them.
 
     /usr/bin/python3 bench/reference/vae_torch.py --init runs/vae/init.safetensors --steps 200 ...
 """
@@ -42,9 +44,18 @@ def load_split(directory, split, limit):
     return torch.from_numpy(images.astype(np.float32) / 255.0)
 
 
-def build(architecture, likelihood, latent, hidden):
+def build(architecture, likelihood, latent, hidden, objective="elbo"):
     model = nn.Module()
-    if architecture == "conv":
+    if architecture == "infogan":
+        # Dai & Wipf's 28x28 network, as models/vae/vae.cpp builds it (its weights come from init.safetensors).
+        model.enc = nn.Sequential(nn.Conv2d(1, 64, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(64, 128, 4, 2, 1),
+                                  nn.BatchNorm2d(128), nn.LeakyReLU(0.2), nn.Flatten(), nn.Linear(128 * 7 * 7, 1024),
+                                  nn.BatchNorm1d(1024), nn.LeakyReLU(0.2), nn.Linear(1024, 2 * latent))
+        model.dec = nn.Sequential(nn.Linear(latent, 1024), nn.BatchNorm1d(1024), nn.ReLU(),
+                                  nn.Linear(1024, 128 * 7 * 7), nn.BatchNorm1d(128 * 7 * 7), nn.ReLU(),
+                                  nn.Unflatten(1, (128, 7, 7)), nn.ConvTranspose2d(128, 64, 4, 2, 1),
+                                  nn.BatchNorm2d(64), nn.ReLU(), nn.ConvTranspose2d(64, 1, 4, 2, 1))
+    elif architecture == "conv":
         model.enc = nn.Sequential(nn.Conv2d(1, 32, 4, 2, 1), nn.ReLU(), nn.Conv2d(32, 64, 4, 2, 1), nn.ReLU(),
                                   nn.Flatten(), nn.Linear(64 * 7 * 7, hidden), nn.ReLU(), nn.Linear(hidden, 2 * latent))
         model.dec = nn.Sequential(nn.Linear(latent, hidden), nn.ReLU(), nn.Linear(hidden, 64 * 7 * 7), nn.ReLU(),
@@ -55,9 +66,38 @@ def build(architecture, likelihood, latent, hidden):
                                   nn.ReLU(), nn.Linear(hidden, 2 * latent))
         model.dec = nn.Sequential(nn.Linear(latent, hidden), nn.ReLU(), nn.Linear(hidden, 2 * hidden), nn.ReLU(),
                                   nn.Linear(2 * hidden, 784), nn.Unflatten(1, (1, 28, 28)))
-    if likelihood == "gaussian":
+    if likelihood == "gaussian" and objective == "elbo":
         model.log_gamma = nn.Parameter(torch.zeros(()))
     return model
+
+
+def posterior(model, x, architecture, latent):
+    """(mu, logvar) of q(z|x); the infogan network's sigma is softplus(s) + 1e-6 (the authors' form)."""
+    stats = model.enc(x)
+    mu, scale = stats[:, :latent], stats[:, latent:]
+    if architecture == "infogan":
+        return mu, 2 * torch.log(F.softplus(scale) + 1e-6)
+    return mu, scale
+
+
+def mmd_inverse_multiquadratic(q, p, prior_variance=1.0):
+    """nn/mmd.h: the unbiased MMD estimate with the multi-scale inverse multiquadratic kernel."""
+    n, d = q.shape
+    base = 2.0 * d * prior_variance
+
+    def kernel_sum(a, b):
+        squared = ((a[:, None, :] - b[None, :, :]) ** 2).sum(2)
+        return sum((s * base / (s * base + squared)).sum() for s in (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0))
+    within = kernel_sum(p, p) + kernel_sum(q, q) - 2 * n * 7
+    return within / (n * (n - 1)) - 2 * kernel_sum(q, p) / (n * n)
+
+
+def wae_terms(model, x, latent, architecture, noise):
+    """The WAE-MMD's reconstruction cost 0.05 * ||x - y||^2 (batch mean) and MMD of the deterministic codes."""
+    z, _ = posterior(model, x, architecture, latent)
+    prior = noise.randn(z.shape, x.device)
+    reconstruction = 0.05 * ((x - torch.sigmoid(model.dec(z))) ** 2).sum(dim=(1, 2, 3)).mean()
+    return reconstruction, mmd_inverse_multiquadratic(z, prior)
 
 
 def kl_schedule(text):
@@ -103,9 +143,8 @@ class Noise:
         return torch.from_numpy(values.astype(np.float32)).reshape(shape).to(device)
 
 
-def negative_elbo_terms(model, x, likelihood, latent, noise):
-    stats = model.enc(x)
-    mu, logvar = stats[:, :latent], stats[:, latent:]
+def negative_elbo_terms(model, x, likelihood, latent, noise, architecture="conv"):
+    mu, logvar = posterior(model, x, architecture, latent)
     z = mu + torch.exp(0.5 * logvar) * noise.randn(mu.shape, x.device)
     decoded = model.dec(z)
     if likelihood == "bernoulli":
@@ -129,6 +168,9 @@ def main():
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--adam-beta1", type=float, default=0.9)
+    parser.add_argument("--objective", default="elbo", choices=["elbo", "wae-mmd"])
+    parser.add_argument("--wae-lambda", type=float, default=10.0)
     parser.add_argument("--kl-schedule", default="constant:1")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
@@ -142,11 +184,11 @@ def main():
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
 
-    model = build(args.architecture, args.likelihood, args.latent, args.hidden)
+    model = build(args.architecture, args.likelihood, args.latent, args.hidden, args.objective)
     weights, _ = safetensors_np.load(args.init)
     model.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()}, strict=True)
     model.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(args.adam_beta1, 0.999))
     train = load_split(args.data_dir, "train", args.train_limit)
     test = load_split(args.data_dir, "test", args.test_limit)
     noise = Noise(args.seed ^ NOISE_XOR)
@@ -162,8 +204,12 @@ def main():
                 break
             x = train[order[b * args.batch_size:(b + 1) * args.batch_size]].to(device)
             t0 = time.perf_counter()
-            recon, kl = negative_elbo_terms(model, x, args.likelihood, args.latent, noise)
-            loss = recon.mean() + kl.mean() * beta(step)
+            if args.objective == "wae-mmd":
+                reconstruction, mmd = wae_terms(model, x, args.latent, args.architecture, noise)
+                loss = reconstruction + args.wae_lambda * mmd
+            else:
+                recon, kl = negative_elbo_terms(model, x, args.likelihood, args.latent, noise, args.architecture)
+                loss = recon.mean() + kl.mean() * beta(step)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -175,19 +221,27 @@ def main():
         epoch += 1
 
     eval_noise = Noise(args.seed ^ EVAL_XOR)
-    total = 0.0
+    total, test_mmd, batches = 0.0, 0.0, 0
+    model.eval()  # batch norm on its running statistics, as trifecta evaluates
     with torch.no_grad():
         for start in range(0, test.shape[0], 500):
-            recon, kl = negative_elbo_terms(model, test[start:start + 500].to(device), args.likelihood, args.latent,
-                                            eval_noise)
-            total += (recon + kl).sum().item()
+            x = test[start:start + 500].to(device)
+            if args.objective == "wae-mmd":
+                reconstruction, mmd = wae_terms(model, x, args.latent, args.architecture, eval_noise)
+                total += reconstruction.item() * x.shape[0]
+                test_mmd, batches = test_mmd + mmd.item(), batches + 1
+            else:
+                recon, kl = negative_elbo_terms(model, x, args.likelihood, args.latent, eval_noise, args.architecture)
+                total += (recon + kl).sum().item()
     steady = sorted(step_times[min(5, len(step_times) - 1):])
     ms = 1e3 * steady[len(steady) // 2]
     peak = (torch.cuda.max_memory_allocated() if device.type == "cuda"
             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
     flags = {name.replace("_", "-"): value for name, value in vars(args).items() if name != "result"}
+    scores = ({"test_reconstruction": total / test.shape[0], "test_mmd": test_mmd / batches}
+              if args.objective == "wae-mmd" else {"test_negative_elbo": total / test.shape[0]})
     line = json.dumps({"impl": "pytorch", "ms_per_step": ms, "images_per_second": args.batch_size / ms * 1e3,
-                       "peak_memory_bytes": peak, "test_negative_elbo": total / test.shape[0],
+                       "peak_memory_bytes": peak, **scores,
                        "final_loss": losses[-1], "losses": losses, "torch": torch.__version__, "flags": flags})
     print(line)
     if args.result:
