@@ -46,7 +46,7 @@ def trifecta_run(args, architecture, out_dir, env):
     command = [os.path.join(args.build, "bin", "vae"), "train", "--architecture", architecture,
                "--steps", str(args.steps), "--batch-size", str(args.batch_size), "--threads", str(args.threads),
                "--device", args.device, "--out", out_dir, "--log-every", "10", "--checkpoint-every", "0",
-               "--seed", str(args.seed), "--latent", str(args.latent), "--likelihood", args.likelihood]
+               "--seed", str(args.seed), "--latent", str(args.latent), "--likelihood", args.likelihood, "--test-limit", str(args.test_limit)]
     _, err = run_measured(peak_rss_wrapper(command), env)
     peak = int(err.strip().splitlines()[-1])
     lines = [json.loads(l) for l in open(os.path.join(out_dir, "metrics.jsonl"))]
@@ -61,7 +61,7 @@ def torch_run(args, architecture, init, env):
     command = [args.python, os.path.join(HERE, "reference", "vae_torch.py"), "--init", init,
                "--architecture", architecture, "--steps", str(args.steps), "--batch-size", str(args.batch_size),
                "--threads", str(args.threads), "--device", args.device, "--seed", str(args.seed),
-               "--latent", str(args.latent), "--likelihood", args.likelihood]
+               "--latent", str(args.latent), "--likelihood", args.likelihood, "--test-limit", str(args.test_limit)]
     out, err = run_measured(peak_rss_wrapper(command), torch_env(args.threads, env))
     row = json.loads(out.strip().splitlines()[-1])
     if args.device == "cpu":
@@ -77,6 +77,7 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--latent", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--test-limit", type=int, default=-1, help="test images the final -ELBO is over (-1: all)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--architectures", default="conv,mlp", help="any of conv, mlp, infogan")
     parser.add_argument("--likelihood", default="bernoulli", help="bernoulli or gaussian (the Two-Stage VAE's)")

@@ -1,5 +1,6 @@
-"""The PyTorch twin of trifecta's VAE (models/vae/vae.cpp) and WAE-MMD (models/vae/wae.cpp): the same networks
-(conv, mlp, and the Two-Stage VAE's infogan first stage) with the same parameter names,
+"""The PyTorch twin of trifecta's VAE (models/vae/vae.cpp), the Two-Stage VAE's second stage
+(models/vae/second_stage.h, --stage 2 --from <trifecta's stage-1 run>) and WAE-MMD (models/vae/wae.cpp): the
+same networks (conv, mlp, and the Two-Stage VAE's infogan first stage) with the same parameter names,
 started from trifecta's initial weights (<trifecta out>/init.safetensors), trained on the same batches in
 the same order (the Philox Fisher-Yates of data/epoch_order.cpp) with the same reparameterization noise
 (trifecta's Philox normals), the same KL-weight schedule (optim/kl_schedule.h) and torch.optim.Adam. Prints
@@ -158,6 +159,46 @@ def negative_elbo_terms(model, x, likelihood, latent, noise, architecture="conv"
     return recon, kl
 
 
+def build_second_stage(latent, hidden):
+    """models/vae/second_stage.h: 3 x FC + ReLU, the input concatenated before each side's output layer."""
+    def stack():
+        return nn.Sequential(nn.Linear(latent, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
+                             nn.Linear(hidden, hidden), nn.ReLU())
+    model = nn.Module()
+    model.enc, model.enc_out = stack(), nn.Linear(hidden + latent, 2 * latent)
+    model.dec, model.dec_out = stack(), nn.Linear(hidden + latent, latent)
+    model.log_gamma = nn.Parameter(torch.zeros(()))
+    return model
+
+
+def second_stage_terms(model, rows, latent, noise):
+    """z = mu + sigma * eps from the first stage's posterior rows [mu, logvar], then the second stage's
+    reconstruction term -log N(z; z_hat, gamma_z^2 I) and KL, drawing the noise in trifecta's order."""
+    z = rows[:, :latent] + torch.exp(0.5 * rows[:, latent:]) * noise.randn((rows.shape[0], latent), rows.device)
+    stats = model.enc_out(torch.cat([model.enc(z), z], 1))
+    mu, logvar = stats[:, :latent], 2 * stats[:, latent:]
+    u = mu + torch.exp(0.5 * logvar) * noise.randn(mu.shape, rows.device)
+    z_hat = model.dec_out(torch.cat([model.dec(u), u], 1))
+    per_dim = (z - z_hat) ** 2 / (2 * torch.exp(model.log_gamma) ** 2) + model.log_gamma + 0.5 * math.log(2 * math.pi)
+    return per_dim.sum(1), 0.5 * (mu ** 2 + torch.exp(logvar) - 1 - logvar).sum(1)
+
+
+def first_stage(run, device):
+    """The VAE of trifecta's stage-1 run folder, in eval mode, with the architecture its checkpoint recorded."""
+    weights, metadata = safetensors_np.load(os.path.join(run, "checkpoint.safetensors"))
+    config = json.loads(metadata["config"])
+    model = build(config["architecture"], config["likelihood"], config["latent"], config["hidden"])
+    model.load_state_dict({k[len("model."):]: torch.from_numpy(v) for k, v in weights.items() if k.startswith("model.")})
+    return model.to(device).eval(), config
+
+
+def posterior_table(model, images, architecture, latent, device):
+    with torch.no_grad():
+        rows = [torch.cat(posterior(model, images[i:i + 500].to(device), architecture, latent), 1)
+                for i in range(0, images.shape[0], 500)]
+    return torch.cat(rows, 0)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--init", required=True, help="trifecta's init.safetensors")
@@ -171,6 +212,9 @@ def main():
     parser.add_argument("--adam-beta1", type=float, default=0.9)
     parser.add_argument("--objective", default="elbo", choices=["elbo", "wae-mmd"])
     parser.add_argument("--wae-lambda", type=float, default=10.0)
+    parser.add_argument("--stage", type=int, default=1, choices=[1, 2])
+    parser.add_argument("--from", dest="from_run", default="", help="--stage 2: trifecta's stage-1 run folder")
+    parser.add_argument("--stage2-hidden", type=int, default=1024)
     parser.add_argument("--kl-schedule", default="constant:1")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
@@ -183,14 +227,49 @@ def main():
     beta = kl_schedule(args.kl_schedule)
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
+    train = load_split(args.data_dir, "train", args.train_limit)
+    test = load_split(args.data_dir, "test", args.test_limit)
 
-    model = build(args.architecture, args.likelihood, args.latent, args.hidden, args.objective)
+    # What one training step's loss and the evaluation's scores are, for the three kinds of run.
+    if args.stage == 2:
+        first, config = first_stage(args.from_run, device)
+        latent = config["latent"]
+        train = posterior_table(first, train, config["architecture"], latent, device).cpu()
+        test = posterior_table(first, test, config["architecture"], latent, device).cpu()
+        model = build_second_stage(latent, args.stage2_hidden)
+
+        def step_loss(rows, noise, step):
+            recon, kl = second_stage_terms(model, rows, latent, noise)
+            return recon.mean() + kl.mean() * beta(step)
+
+        def test_scores(rows, noise):
+            recon, kl = second_stage_terms(model, rows, latent, noise)
+            return {"test_negative_elbo": (recon + kl).sum().item()}
+    elif args.objective == "wae-mmd":
+        model = build(args.architecture, args.likelihood, args.latent, args.hidden, args.objective)
+
+        def step_loss(x, noise, step):
+            reconstruction, mmd = wae_terms(model, x, args.latent, args.architecture, noise)
+            return reconstruction + args.wae_lambda * mmd
+
+        def test_scores(x, noise):
+            reconstruction, mmd = wae_terms(model, x, args.latent, args.architecture, noise)
+            return {"test_reconstruction": reconstruction.item() * x.shape[0], "test_mmd": mmd.item()}
+    else:
+        model = build(args.architecture, args.likelihood, args.latent, args.hidden, args.objective)
+
+        def step_loss(x, noise, step):
+            recon, kl = negative_elbo_terms(model, x, args.likelihood, args.latent, noise, args.architecture)
+            return recon.mean() + kl.mean() * beta(step)
+
+        def test_scores(x, noise):
+            recon, kl = negative_elbo_terms(model, x, args.likelihood, args.latent, noise, args.architecture)
+            return {"test_negative_elbo": (recon + kl).sum().item()}
+
     weights, _ = safetensors_np.load(args.init)
     model.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()}, strict=True)
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(args.adam_beta1, 0.999))
-    train = load_split(args.data_dir, "train", args.train_limit)
-    test = load_split(args.data_dir, "test", args.test_limit)
     noise = Noise(args.seed ^ NOISE_XOR)
     batches_per_epoch = train.shape[0] // args.batch_size
 
@@ -204,12 +283,7 @@ def main():
                 break
             x = train[order[b * args.batch_size:(b + 1) * args.batch_size]].to(device)
             t0 = time.perf_counter()
-            if args.objective == "wae-mmd":
-                reconstruction, mmd = wae_terms(model, x, args.latent, args.architecture, noise)
-                loss = reconstruction + args.wae_lambda * mmd
-            else:
-                recon, kl = negative_elbo_terms(model, x, args.likelihood, args.latent, noise, args.architecture)
-                loss = recon.mean() + kl.mean() * beta(step)
+            loss = step_loss(x, noise, step)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -220,26 +294,22 @@ def main():
             step += 1
         epoch += 1
 
+    # Sums over the test set (the MMD: over its batches of 500), then means, as trifecta reports them.
     eval_noise = Noise(args.seed ^ EVAL_XOR)
-    total, test_mmd, batches = 0.0, 0.0, 0
+    totals, batches = {}, 0
     model.eval()  # batch norm on its running statistics, as trifecta evaluates
     with torch.no_grad():
         for start in range(0, test.shape[0], 500):
-            x = test[start:start + 500].to(device)
-            if args.objective == "wae-mmd":
-                reconstruction, mmd = wae_terms(model, x, args.latent, args.architecture, eval_noise)
-                total += reconstruction.item() * x.shape[0]
-                test_mmd, batches = test_mmd + mmd.item(), batches + 1
-            else:
-                recon, kl = negative_elbo_terms(model, x, args.likelihood, args.latent, eval_noise, args.architecture)
-                total += (recon + kl).sum().item()
+            for name, value in test_scores(test[start:start + 500].to(device), eval_noise).items():
+                totals[name] = totals.get(name, 0.0) + value
+            batches += 1
+    scores = {name: value / (batches if name == "test_mmd" else test.shape[0]) for name, value in totals.items()}
     steady = sorted(step_times[min(5, len(step_times) - 1):])
     ms = 1e3 * steady[len(steady) // 2]
     peak = (torch.cuda.max_memory_allocated() if device.type == "cuda"
             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
     flags = {name.replace("_", "-"): value for name, value in vars(args).items() if name != "result"}
-    scores = ({"test_reconstruction": total / test.shape[0], "test_mmd": test_mmd / batches}
-              if args.objective == "wae-mmd" else {"test_negative_elbo": total / test.shape[0]})
+    flags["from"] = flags.pop("from-run")
     line = json.dumps({"impl": "pytorch", "ms_per_step": ms, "images_per_second": args.batch_size / ms * 1e3,
                        "peak_memory_bytes": peak, **scores,
                        "final_loss": losses[-1], "losses": losses, "torch": torch.__version__, "flags": flags})
@@ -247,6 +317,7 @@ def main():
     if args.result:
         with open(args.result, "w") as f:
             f.write(line + "\n")
+
 
 if __name__ == "__main__":
     main()

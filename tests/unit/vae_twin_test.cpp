@@ -4,7 +4,8 @@
 // batches with the same noise and writes torch.json there. This test checks the two really ran the same
 // experiment (the same flags, the same first losses) and that their test negative ELBOs agree within 1 nat.
 // Two more pairs run the same way: the Two-Stage VAE's first stage (the infogan network with batch norm and
-// the learned-gamma Gaussian likelihood, TRIFECTA_VAE_INFOGAN_TWIN_DIR) and WAE-MMD (TRIFECTA_WAE_TWIN_DIR).
+// the learned-gamma Gaussian likelihood, TRIFECTA_VAE_INFOGAN_TWIN_DIR), its second stage trained on that
+// run's codes (TRIFECTA_VAE_STAGE2_TWIN_DIR) and WAE-MMD (TRIFECTA_WAE_TWIN_DIR).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -79,6 +80,16 @@ TEST(VaeTwin, TwoStageFirstStageRanTheSameExperiment) {
   // Trained, if slowly at lr 1e-4 with gamma starting at 1 (whose 784 log(2 pi) / 2 = 720 nats dominate):
   // clearly below the first step's loss.
   EXPECT_LT(ours, twins.trifecta_losses.front() - 20.0);
+}
+
+TEST(VaeTwin, TwoStageSecondStageRanTheSameExperiment) {
+  const Twins twins = read_twins("TRIFECTA_VAE_STAGE2_TWIN_DIR", "vae-stage2");
+  // The codes come from the first stage's encoder on each side (trifecta's and PyTorch's batch norm and
+  // convolutions), so they differ by float rounding before the second stage sees them.
+  expect_same_experiment(twins, 10, {"stage", "from", "stage2-hidden", "adam-beta1"});
+  const double ours = twins.trifecta_negative_elbo, theirs = twins.torch.at("test_negative_elbo").get<double>();
+  EXPECT_LT(std::abs(ours - theirs), 0.5) << "trifecta " << ours << ", PyTorch " << theirs << " nats per code";
+  EXPECT_LT(ours, twins.trifecta_losses.front() - 5.0) << "the second stage did not train";
 }
 
 TEST(VaeTwin, WaeMmdRanTheSameExperiment) {
