@@ -1,6 +1,6 @@
 """The PyTorch twin of trifecta's VAE (models/vae/vae.cpp), the Two-Stage VAE's second stage
-(models/vae/second_stage.h, --stage 2 --from <trifecta's stage-1 run>) and WAE-MMD (models/vae/wae.cpp): the
-same networks (conv, mlp, and the Two-Stage VAE's infogan first stage) with the same parameter names,
+(models/vae/second_stage.h, --stage 2 --from <trifecta's stage-1 run>), WAE-MMD and WAE-GAN
+(models/vae/wae.cpp): the same networks (conv, mlp, and the Two-Stage VAE's infogan first stage) with the same parameter names,
 started from trifecta's initial weights (<trifecta out>/init.safetensors), trained on the same batches in
 the same order (the Philox Fisher-Yates of data/epoch_order.cpp) with the same reparameterization noise
 (trifecta's Philox normals), the same KL-weight schedule (optim/kl_schedule.h) and torch.optim.Adam. Prints
@@ -69,6 +69,11 @@ def build(architecture, likelihood, latent, hidden, objective="elbo"):
                                   nn.Linear(2 * hidden, 784), nn.Unflatten(1, (1, 28, 28)))
     if likelihood == "gaussian" and objective == "elbo":
         model.log_gamma = nn.Parameter(torch.zeros(()))
+    if objective == "wae-gan":  # the latent discriminator, 4 x 512 ReLU to one logit
+        layers = []
+        for i in range(4):
+            layers += [nn.Linear(latent if i == 0 else 512, 512), nn.ReLU()]
+        model.latent_disc = nn.Sequential(*layers, nn.Linear(512, 1))
     return model
 
 
@@ -93,11 +98,16 @@ def mmd_inverse_multiquadratic(q, p, prior_variance=1.0):
     return within / (n * (n - 1)) - 2 * kernel_sum(q, p) / (n * n)
 
 
-def wae_terms(model, x, latent, architecture, noise):
-    """The WAE-MMD's reconstruction cost 0.05 * ||x - y||^2 (batch mean) and MMD of the deterministic codes."""
+def wae_codes(model, x, latent, architecture, noise):
+    """The deterministic codes, as many prior draws, and the reconstruction cost 0.05 * ||x - y||^2 (batch mean)."""
     z, _ = posterior(model, x, architecture, latent)
     prior = noise.randn(z.shape, x.device)
-    reconstruction = 0.05 * ((x - torch.sigmoid(model.dec(z))) ** 2).sum(dim=(1, 2, 3)).mean()
+    return z, prior, 0.05 * ((x - torch.sigmoid(model.dec(z))) ** 2).sum(dim=(1, 2, 3)).mean()
+
+
+def wae_terms(model, x, latent, architecture, noise):
+    """The WAE-MMD's reconstruction cost and MMD of the deterministic codes."""
+    z, prior, reconstruction = wae_codes(model, x, latent, architecture, noise)
     return reconstruction, mmd_inverse_multiquadratic(z, prior)
 
 
@@ -210,8 +220,9 @@ def main():
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--adam-beta1", type=float, default=0.9)
-    parser.add_argument("--objective", default="elbo", choices=["elbo", "wae-mmd"])
+    parser.add_argument("--objective", default="elbo", choices=["elbo", "wae-mmd", "wae-gan"])
     parser.add_argument("--wae-lambda", type=float, default=10.0)
+    parser.add_argument("--disc-lr", type=float, default=5e-4)
     parser.add_argument("--stage", type=int, default=1, choices=[1, 2])
     parser.add_argument("--from", dest="from_run", default="", help="--stage 2: trifecta's stage-1 run folder")
     parser.add_argument("--stage2-hidden", type=int, default=1024)
@@ -230,7 +241,9 @@ def main():
     train = load_split(args.data_dir, "train", args.train_limit)
     test = load_split(args.data_dir, "test", args.test_limit)
 
-    # What one training step's loss and the evaluation's scores are, for the three kinds of run.
+    # What one training step's loss and the evaluation's scores are, for the four kinds of run; WAE-GAN also
+    # trains its discriminator after the autoencoder's step.
+    after_step = None
     if args.stage == 2:
         first, config = first_stage(args.from_run, device)
         latent = config["latent"]
@@ -245,6 +258,28 @@ def main():
         def test_scores(rows, noise):
             recon, kl = second_stage_terms(model, rows, latent, noise)
             return {"test_negative_elbo": (recon + kl).sum().item()}
+    elif args.objective == "wae-gan":
+        model = build(args.architecture, args.likelihood, args.latent, args.hidden, args.objective)
+        codes = {}
+
+        def step_loss(x, noise, step):
+            z, prior, reconstruction = wae_codes(model, x, args.latent, args.architecture, noise)
+            codes.update(z=z.detach(), prior=prior)
+            logits = model.latent_disc(z)
+            return reconstruction + args.wae_lambda * F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+
+        def after_step():
+            # The adversary on the same prior draws and the codes as encoded before the autoencoder's update.
+            real, fake = model.latent_disc(codes["prior"]), model.latent_disc(codes["z"])
+            loss = args.wae_lambda * (F.binary_cross_entropy_with_logits(real, torch.ones_like(real)) +
+                                      F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)))
+            disc_optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            disc_optimizer.step()
+
+        def test_scores(x, noise):
+            reconstruction, mmd = wae_terms(model, x, args.latent, args.architecture, noise)
+            return {"test_reconstruction": reconstruction.item() * x.shape[0], "test_mmd": mmd.item()}
     elif args.objective == "wae-mmd":
         model = build(args.architecture, args.likelihood, args.latent, args.hidden, args.objective)
 
@@ -269,7 +304,10 @@ def main():
     weights, _ = safetensors_np.load(args.init)
     model.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()}, strict=True)
     model.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(args.adam_beta1, 0.999))
+    autoencoder = [p for name, p in model.named_parameters() if not name.startswith("latent_disc.")]
+    optimizer = torch.optim.Adam(autoencoder, lr=args.lr, betas=(args.adam_beta1, 0.999))
+    if args.objective == "wae-gan":
+        disc_optimizer = torch.optim.Adam(model.latent_disc.parameters(), lr=args.disc_lr, betas=(args.adam_beta1, 0.999))
     noise = Noise(args.seed ^ NOISE_XOR)
     batches_per_epoch = train.shape[0] // args.batch_size
 
@@ -287,6 +325,8 @@ def main():
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            if after_step:
+                after_step()
             if device.type == "cuda":
                 torch.cuda.synchronize()
             step_times.append(time.perf_counter() - t0)

@@ -107,7 +107,10 @@ double train_second_stage(Flags& flags, const RunFolder& folder) {
   std::string digest;
   std::unique_ptr<Vae> first = load_first_stage(flags.get_string("from"), flags.get_string("from-sha256"), device,
                                                 "vae train --stage 2 --from", &digest);
-  if (flags.get_string("from-sha256").empty()) flags.set("from-sha256", digest);  // recorded in every checkpoint
+  // Recorded in every checkpoint: the stage-1 run as an absolute path (so that sample and eval find it from
+  // any working directory) and its checkpoint's digest.
+  if (!folder.resuming()) flags.set("from", std::filesystem::absolute(flags.get_string("from")).lexically_normal().string());
+  if (flags.get_string("from-sha256").empty()) flags.set("from-sha256", digest);
   const optim::KlSchedule kl_schedule = optim::KlSchedule::parse(flags.get_string("kl-schedule"));
   const optim::LrSchedule lr_schedule = optim::LrSchedule::parse(flags.get_string("lr-schedule"));
   const Seeds seeds(static_cast<uint64_t>(flags.get_int("seed")));
