@@ -1,5 +1,7 @@
 // The VAE on the training skeleton (models/common/trainer.h): its flags, its step (the negative ELBO with a
 // KL weight from --kl-schedule), its evaluation and image writers, and the commands that read a checkpoint.
+// `train` hands a second stage (--stage 2) to models/vae/two_stage.cpp and a Wasserstein auto-encoder
+// (--objective wae-*) to models/vae/wae.cpp, which share the flags, loader and step defined here.
 //
 // Determinism: the initial weights come from Seeds::init, the data order is a function of (seed, epoch)
 // (data/loader.h), and the reparameterization noise comes from Seeds::noise, whose state every checkpoint

@@ -39,7 +39,8 @@ StepReport elbo_step(GaussianVae& model, const Tensor& x, double beta, double lr
                      Generator* noise);
 
 // train: trains from scratch or (--resume) from <out>/checkpoint.safetensors, writing metrics.jsonl,
-// checkpoints, samples.png and reconstructions.png to --out, and returns the final test negative ELBO.
+// checkpoints, samples.png and reconstructions.png to --out, and returns the final test negative ELBO (a
+// second stage: of the test codes; a WAE: its test reconstruction cost).
 double train(const Flags& flags);
 
 struct Evaluation {
