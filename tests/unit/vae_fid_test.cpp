@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <optional>
 
 #include "models/classify/feature_net.h"
 #include "models/common/dataset_flags.h"
@@ -14,6 +13,7 @@
 #include "models/vae/second_stage.h"
 #include "models/vae/train.h"
 #include "tensor/safetensors.h"
+#include "tests/harness/vae_command.h"
 
 namespace trifecta::vae {
 namespace {
@@ -23,20 +23,13 @@ namespace fs = std::filesystem;
 constexpr int64_t kScored = 300;  // samples and test images per FID-F
 
 Flags parse_train(const std::vector<std::string>& args) {
-  std::vector<std::string> all = {"train", "--device", "cpu", "--threads", "2", "--train-limit", "1024",
-                                  "--test-limit", "64", "--log-every", "50", "--checkpoint-every", "0",
-                                  "--eval-every", "0"};
+  std::vector<std::string> all = {"--threads", "2", "--train-limit", "1024", "--test-limit", "64", "--log-every", "50",
+                                  "--checkpoint-every", "0", "--eval-every", "0"};
   all.insert(all.end(), args.begin(), args.end());
-  std::optional<CommandLine::Parsed> parsed = command_line().parse(all);
-  EXPECT_TRUE(parsed.has_value());
-  return parsed ? parsed->flags : Flags("none");
+  return testing::parse_vae_command("train", all);
 }
 
-fs::path temp_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("trifecta_vae_fid_" + std::to_string(::getpid()) + "_" + name);
-  fs::remove_all(dir);
-  return dir;
-}
+fs::path temp_dir(const std::string& name) { return testing::fresh_temp_path("trifecta_vae_fid", name); }
 
 class VaeFid : public ::testing::Test {
  protected:

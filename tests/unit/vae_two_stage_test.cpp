@@ -8,7 +8,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <optional>
 
 #include "models/common/checkpoint.h"
 #include "models/vae/second_stage.h"
@@ -16,23 +15,17 @@
 #include "nn/init.h"
 #include "tensor/safetensors.h"
 #include "tests/harness/expect_error.h"
+#include "tests/harness/vae_command.h"
 
 namespace trifecta::vae {
 namespace {
 
 namespace fs = std::filesystem;
 
-Flags parse_command(const std::string& command, const std::vector<std::string>& args) {
-  std::vector<std::string> all = {command, "--device", "cpu"};
-  all.insert(all.end(), args.begin(), args.end());
-  std::optional<CommandLine::Parsed> parsed = command_line().parse(all);
-  EXPECT_TRUE(parsed.has_value());
-  return parsed ? parsed->flags : Flags("none");
-}
+const auto parse_command = &testing::parse_vae_command;
 
 fs::path temp_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("trifecta_vae_two_stage_" + std::to_string(::getpid()) + "_" + name);
-  fs::remove_all(dir);
+  const fs::path dir = testing::fresh_temp_path("trifecta_vae_two_stage", name);
   fs::create_directories(dir);
   return dir;
 }

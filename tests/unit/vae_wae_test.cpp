@@ -6,31 +6,21 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <optional>
 
 #include "models/common/checkpoint.h"
 #include "models/vae/train.h"
 #include "models/vae/wae.h"
 #include "tests/harness/expect_error.h"
+#include "tests/harness/vae_command.h"
 
 namespace trifecta::vae {
 namespace {
 
 namespace fs = std::filesystem;
 
-Flags parse_command(const std::string& command, const std::vector<std::string>& args) {
-  std::vector<std::string> all = {command, "--device", "cpu"};
-  all.insert(all.end(), args.begin(), args.end());
-  std::optional<CommandLine::Parsed> parsed = command_line().parse(all);
-  EXPECT_TRUE(parsed.has_value());
-  return parsed ? parsed->flags : Flags("none");
-}
+const auto parse_command = &testing::parse_vae_command;
 
-fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("trifecta_vae_wae_" + std::to_string(::getpid()) + "_" + name);
-  fs::remove_all(dir);
-  return dir;
-}
+fs::path fresh_dir(const std::string& name) { return testing::fresh_temp_path("trifecta_vae_wae", name); }
 
 std::vector<std::string> tiny(const std::string& objective, const fs::path& out, int64_t steps) {
   return {"--objective", objective, "--out", out.string(), "--architecture", "mlp", "--hidden", "16", "--latent", "4",
