@@ -1,5 +1,7 @@
 // The VAE on the training skeleton (models/common/trainer.h): its flags, its step (the negative ELBO with a
 // KL weight from --kl-schedule), its evaluation and image writers, and the commands that read a checkpoint.
+// `train` hands a second stage (--stage 2) to models/vae/two_stage.cpp and a Wasserstein auto-encoder
+// (--objective wae-*) to models/vae/wae.cpp, which share the flags, loader and step defined here.
 //
 // Determinism: the initial weights come from Seeds::init, the data order is a function of (seed, epoch)
 // (data/loader.h), and the reparameterization noise comes from Seeds::noise, whose state every checkpoint
@@ -16,8 +18,11 @@
 #include "models/common/dataset_flags.h"
 #include "models/common/runtime.h"
 #include "models/common/trainer.h"
+#include "models/vae/two_stage.h"
+#include "models/vae/wae.h"
 #include "optim/adam.h"
 #include "optim/kl_schedule.h"
+#include "optim/lr_schedule.h"
 #include "tensor/safetensors.h"
 
 namespace trifecta::vae {
@@ -26,9 +31,7 @@ namespace {
 
 using OnResume = Flags::OnResume;
 
-constexpr uint64_t kSampleSeed = 20261121;  // the same latent points in every samples.png
-constexpr int64_t kSamples = 64, kReconstructions = 32, kSampleBatch = 500;
-const char* const kSamplesFile = "samples.png";
+constexpr int64_t kReconstructions = 32, kSampleBatch = 500;
 const char* const kReconstructionsFile = "reconstructions.png";
 
 // The flags of the commands that read a checkpoint: --out, --device, --threads.
@@ -37,20 +40,33 @@ void add_checkpoint_flags(Flags& flags) {
   add_runtime_flags(flags);
 }
 
+}  // namespace
+
 void add_train_flags(Flags& flags) {
   Trainer::add_flags(flags, {.out = "runs/vae", .steps = 6000, .checkpoint_every = 500, .log_every = 20,
                              .eval_every = 1000});
   add_runtime_flags(flags);
-  flags.add_string("architecture", "conv", "conv or mlp", OnResume::Keep);
+  flags.add_string("architecture", "conv", "conv, infogan (the Two-Stage VAE's first stage: batch norm, FC 1024) or mlp",
+                   OnResume::Keep);
   flags.add_string("likelihood", "bernoulli", "bernoulli (logits) or gaussian (learned scalar gamma)", OnResume::Keep);
   flags.add_int("latent", 16, "latent dimensions", OnResume::Keep);
   flags.add_int("hidden", 256, "width of the fully connected layers", OnResume::Keep);
   flags.add_int("batch-size", 128, "images per step", OnResume::Keep);
+  flags.add_string("objective", "elbo", "elbo (a VAE), wae-mmd or wae-gan (a Wasserstein auto-encoder: cost "
+                                       "0.05 ||x - y||^2 + --wae-lambda * MMD or adversarial penalty on z)", OnResume::Keep);
+  flags.add_double("wae-lambda", 10.0, "WAE: weight of the penalty on the codes (the paper's MNIST setting: 10)");
+  flags.add_double("disc-lr", 5e-4, "WAE-GAN: the latent discriminator's Adam learning rate");
   flags.add_double("lr", 1e-3, "Adam learning rate");
+  flags.add_double("adam-beta1", 0.9, "Adam's beta1 (the WAE paper: 0.5)");
+  flags.add_string("lr-schedule", "constant", "constant, or step:step_size=N,gamma=0.5 (the Two-Stage VAE's halving), "
+                                              "cosine:..., warmup:N (optim/lr_schedule.h)");
   flags.add_string("kl-schedule", "constant:1", "KL weight: constant:B, monotonic:N or cyclical:T=..,M=4,R=0.5");
   add_test_data_flags(flags);
   flags.add_int("train-limit", -1, "use only the first N training images (-1: all)", OnResume::Keep);
+  add_second_stage_flags(flags);
 }
+
+namespace {
 
 std::string checkpoint_path(const Flags& flags) {
   return (std::filesystem::path(flags.get_string("out")) / RunFolder::kCheckpoint).string();
@@ -58,15 +74,12 @@ std::string checkpoint_path(const Flags& flags) {
 
 VaeConfig config_from(const Flags& flags) {
   return VaeConfig::from_flags(flags.get_string("architecture"), flags.get_string("likelihood"),
-                               flags.get_int("latent"), flags.get_int("hidden"));
+                               flags.get_int("latent"), flags.get_int("hidden"), flags.get_string("objective"));
 }
 
-// The model of the checkpoint in --out, on --device, with the architecture the checkpoint's run recorded.
-std::unique_ptr<Vae> load_model(const Flags& flags) {
-  const std::string path = checkpoint_path(flags);
-  TRIFECTA_CHECK(std::filesystem::exists(path), flags.command(), "no checkpoint at ", path,
-                 " (train first, or pass --out)");
-  const Checkpoint checkpoint = load_checkpoint(path);
+}  // namespace
+
+std::unique_ptr<Vae> load_vae(const Checkpoint& checkpoint, const std::string& path, Device device) {
   Flags recorded("vae train");
   add_train_flags(recorded);
   recorded.resume_from(checkpoint.config, path);
@@ -74,9 +87,22 @@ std::unique_ptr<Vae> load_model(const Flags& flags) {
   require_model_kind(checkpoint, path, model_config.kind());
   auto model = std::make_unique<Vae>(model_config);
   model->load_state_dict(checkpoint.model);
-  model->to(select_device(flags));
+  model->to(device);
   model->eval();
   return model;
+}
+
+namespace {
+
+// The model of the checkpoint in --out, on --device: a VAE with the architecture its run recorded, or a
+// second stage with the first stage it was trained on.
+TwoStage load_model(const Flags& flags) {
+  const std::string path = checkpoint_path(flags);
+  TRIFECTA_CHECK(std::filesystem::exists(path), flags.command(), "no checkpoint at ", path,
+                 " (train first, or pass --out)");
+  const Checkpoint checkpoint = load_checkpoint(path);
+  if (checkpoint.model_kind == SecondStageVae::kKind) return load_two_stage(checkpoint, path, select_device(flags));
+  return {load_vae(checkpoint, path, select_device(flags)), nullptr};
 }
 
 Tensor first_images(const Tensor& images, int64_t n) { return images.narrow(0, 0, std::min(n, images.size(0))); }
@@ -104,22 +130,43 @@ CommandLine command_line() {
   return cli;
 }
 
-Tensor draw_samples(Vae& model, int64_t count, uint64_t seed) {
+DataLoader training_loader(const Tensor& rows, const Tensor& labels, int64_t batch_size, uint64_t seed, Device device) {
+  return DataLoader(rows, labels, {.batch_size = batch_size, .shuffle = true, .seed = seed, .drop_last = true, .device = device});
+}
+
+StepReport elbo_step(GaussianVae& model, const Tensor& x, double beta, double lr, optim::Optimizer& optimizer,
+                     Generator* noise) {
+  const ElboTerms terms = negative_elbo_terms(model, x, noise);
+  const Tensor kl = mean(terms.kl);
+  const Tensor loss = add(mean(terms.reconstruction), mul(kl, beta));
+  optimizer.set_lr(lr);
+  optimizer.zero_grad();
+  loss.backward();
+  optimizer.step();
+  const double loss_value = loss.item<double>(), kl_value = kl.item<double>();
+  return {x.size(0),
+          {{"loss", loss_value}, {"reconstruction", loss_value - beta * kl_value}, {"kl", kl_value}, {"beta", beta}}};
+}
+
+Tensor draw_samples(Vae& model, int64_t count, uint64_t seed, SecondStageVae* second_stage) {
   NoGradGuard no_grad;
   Generator generator(seed);
   const Device device = model.parameters().front().device();
-  const Tensor z = randn({count, model.config().latent}, DType::Float32, &generator).to(device);
+  // The prior's draws: z itself, or the second stage's u, which its decoder maps to z (its mean; the paper's
+  // optional gamma_z noise on top is left out).
+  const Tensor prior = randn({count, model.config().latent}, DType::Float32, &generator).to(device);
   // Decoded a batch at a time, so 10,000 samples need no more memory than an evaluation batch.
   std::vector<Tensor> images;
   for (int64_t start = 0; start < count; start += kSampleBatch) {
-    const Tensor batch = z.narrow(0, start, std::min(kSampleBatch, count - start));
-    images.push_back(model.mean_image(model.decode(batch)).to(kCPU));
+    Tensor z = prior.narrow(0, start, std::min(kSampleBatch, count - start));
+    if (second_stage) z = second_stage->decode(z);
+    images.push_back(model.mean_image(model.decode(z)).to(kCPU));
   }
   return concat(images, 0);
 }
 
-void write_samples(Vae& model, const std::string& path, int64_t count, uint64_t seed) {
-  save_image_grid(path, draw_samples(model, count, seed), 8);
+void write_samples(Vae& model, const std::string& path, int64_t count, uint64_t seed, SecondStageVae* second_stage) {
+  save_image_grid(path, draw_samples(model, count, seed, second_stage), 8);
 }
 
 void write_reconstructions(Vae& model, const Tensor& images, const std::string& path) {
@@ -157,6 +204,11 @@ double train(const Flags& given) {
   Flags flags = given;
   const RunFolder folder(flags, {kSamplesFile, kReconstructionsFile});  // may take flags from the checkpoint
   apply_threads(flags);
+  if (check_stage_flags(flags) == 2) {
+    TRIFECTA_CHECK(flags.get_string("objective") == "elbo", "vae train --stage 2", "trains a VAE (--objective elbo)");
+    return train_second_stage(flags, folder);
+  }
+  if (config_from(flags).objective != Objective::Elbo) return train_wae(flags, folder);
   const Device device = select_device(flags);
   const VaeConfig config = config_from(flags);
   const optim::KlSchedule kl_schedule = optim::KlSchedule::parse(flags.get_string("kl-schedule"));
@@ -164,21 +216,17 @@ double train(const Flags& given) {
   const int64_t batch_size = flags.get_int("batch-size");
   const double lr = flags.get_double("lr");
   TRIFECTA_CHECK(lr > 0, "vae train --lr", "must be positive, got ", lr);
+  const optim::LrSchedule lr_schedule = optim::LrSchedule::parse(flags.get_string("lr-schedule"));
 
   const auto [train_set, test_set] = load_training_data(flags, batch_size);
-  DataLoader loader(train_set.images, train_set.labels,
-                    {.batch_size = batch_size, .shuffle = true, .seed = seeds.data, .drop_last = true, .device = device});
-
+  const DataLoader loader = training_loader(train_set.images, train_set.labels, batch_size, seeds.data, device);
   Generator init(seeds.init), noise(seeds.noise);
   Vae model(config, &init);
   model.to(device);
   model.train();
-  optim::Adam optimizer(model.named_parameters(), {.lr = lr});
+  optim::Adam optimizer(model.named_parameters(), {.lr = lr, .beta1 = flags.get_double("adam-beta1")});
   Trainer trainer(folder, flags, {config.kind(), &model, {{"", &optimizer}}, &noise},
                   {.batches_per_epoch = loader.batches_per_epoch(), .unit = "images", .shown = {"loss", "kl"}});
-  // A restored optimizer brings the learning rate it was saved with; this run's --lr (the checkpoint's
-  // unless given now) is the one to train with.
-  optimizer.set_lr(lr);
 
   Evaluation result{};
   trainer.evaluate_with([&] {
@@ -191,16 +239,9 @@ double train(const Flags& given) {
                 {"test_images", result.images}};
   });
   trainer.run(loader, [&](const Batch& batch) {
-    const double beta = kl_schedule.beta(trainer.position().step);
-    const ElboTerms terms = negative_elbo_terms(model, batch.images, &noise);
-    const Tensor kl = mean(terms.kl);
-    const Tensor loss = add(mean(terms.reconstruction), mul(kl, beta));
-    optimizer.zero_grad();
-    loss.backward();
-    optimizer.step();
-    const double loss_value = loss.item<double>(), kl_value = kl.item<double>();
-    StepReport report{batch.images.size(0),
-                      {{"loss", loss_value}, {"reconstruction", loss_value - beta * kl_value}, {"kl", kl_value}, {"beta", beta}}};
+    const int64_t step = trainer.position().step;
+    StepReport report =
+        elbo_step(model, batch.images, kl_schedule.beta(step), lr_schedule.lr(step, lr), optimizer, &noise);
     if (model.gamma().defined()) report.values.emplace_back("gamma", model.gamma().item<double>());
     return report;
   });
@@ -213,9 +254,14 @@ Evaluation evaluate_checkpoint(const Flags& flags) {
   apply_threads(flags);
   const int64_t k = flags.get_int("iwae-k");
   TRIFECTA_CHECK(k >= 1 && k <= 100000, "vae eval --iwae-k", "expects 1 to 100000 importance samples, got ", k);
-  std::unique_ptr<Vae> model = load_model(flags);
+  const TwoStage model = load_model(flags);
+  TRIFECTA_CHECK(model.first->config().objective == Objective::Elbo, "vae eval", "a Wasserstein auto-encoder (",
+                 model.kind(), ") has no likelihood to bound; score its samples instead (vae sample --format "
+                 "safetensors, then classify fid)");
   const FashionMnist test = load_split(flags, FashionMnistSplit::Test, flags.get_int("test-limit"));
-  return evaluate(*model, test, Seeds(static_cast<uint64_t>(flags.get_int("seed"))).eval, k);
+  const uint64_t seed = Seeds(static_cast<uint64_t>(flags.get_int("seed"))).eval;
+  if (model.second) return evaluate_second_stage(*model.first, *model.second, test.images, seed, k);
+  return evaluate(*model.first, test, seed, k);
 }
 
 void sample_from_checkpoint(const Flags& flags) {
@@ -225,13 +271,13 @@ void sample_from_checkpoint(const Flags& flags) {
   TRIFECTA_CHECK(count >= 1 && count <= 1000000, "vae sample --count", "expects 1 to 1000000 images, got ", count);
   TRIFECTA_CHECK(format == "png" || format == "safetensors" || format == "npy", "vae sample --format",
                  "expects png, safetensors or npy, got '", format, "'");
-  std::unique_ptr<Vae> model = load_model(flags);
+  const TwoStage model = load_model(flags);
   const std::string path = (std::filesystem::path(flags.get_string("out")) / ("samples." + format)).string();
-  const Tensor images = draw_samples(*model, count, kSampleSeed);
+  const Tensor images = draw_samples(*model.first, count, kSampleSeed, model.second.get());
   if (format == "png") {
     save_image_grid(path, images, 8);
   } else if (format == "safetensors") {
-    save_safetensors(path, {{"images", images}}, {{"model_kind", model->config().kind()}, {"seed", std::to_string(kSampleSeed)}});
+    save_safetensors(path, {{"images", images}}, {{"model_kind", model.kind()}, {"seed", std::to_string(kSampleSeed)}});
   } else {
     write_npy(path, images);
   }
@@ -240,10 +286,11 @@ void sample_from_checkpoint(const Flags& flags) {
 
 void reconstruct_from_checkpoint(const Flags& flags) {
   apply_threads(flags);
-  std::unique_ptr<Vae> model = load_model(flags);
+  // A second stage leaves reconstructions to its first stage.
+  const TwoStage model = load_model(flags);
   const std::string path = (std::filesystem::path(flags.get_string("out")) / kReconstructionsFile).string();
   const FashionMnist test = load_split(flags, FashionMnistSplit::Test, kReconstructions);
-  write_reconstructions(*model, test.images, path);
+  write_reconstructions(*model.first, test.images, path);
   std::printf("wrote %s\n", path.c_str());
 }
 

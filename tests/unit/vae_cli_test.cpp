@@ -346,6 +346,22 @@ TEST(VaeCli, SampleWritesImageSetsForTheMetrics) {
 }
 
 // --threads is read by every command (it was ignored by sample and reconstruct): an impossible count fails.
+// The Two-Stage VAE's second stage needs a stage-1 run: without --from, or with a folder that holds none,
+// the binary says so and exits non-zero (tests/unit/vae_two_stage_test.cpp covers the other wrong inputs).
+TEST(VaeCli, SecondStageWithoutAFirstStageFails) {
+  const fs::path out = temp_dir("stage2_cli");
+  CliRun r = run_vae("train --stage 2 --out " + (out / "run").string() + kTiny);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("vae train --stage 2: needs --from"), std::string::npos) << r.output;
+  r = run_vae("train --stage 2 --from " + (out / "nothing").string() + " --out " + (out / "run2").string() + kTiny);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("no checkpoint at"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("stage-1 VAE run"), std::string::npos) << r.output;
+  r = run_vae("train --architecture infogen --out " + (out / "run3").string() + kTiny);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("expects conv, infogan or mlp, got 'infogen'"), std::string::npos) << r.output;
+}
+
 TEST(VaeCli, EveryCommandAppliesThreads) {
   const fs::path out = temp_dir("threads");
   ASSERT_EQ(run_vae("train --out " + out.string() + kTiny).exit_code, 0);

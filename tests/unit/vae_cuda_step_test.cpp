@@ -55,7 +55,7 @@ TEST_P(VaeCudaStep, MatchesTheCpuStep) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Architectures, VaeCudaStep, ::testing::Values("conv", "mlp"));
+INSTANTIATE_TEST_SUITE_P(Architectures, VaeCudaStep, ::testing::Values("conv", "mlp", "infogan"));
 
 }  // namespace
 }  // namespace trifecta::vae

@@ -13,27 +13,19 @@
 #include "models/vae/train.h"
 #include "tensor/safetensors.h"
 #include "tests/harness/expect_error.h"
+#include "tests/harness/vae_command.h"
 
 namespace trifecta::vae {
 namespace {
 
 namespace fs = std::filesystem;
 
-// The flags of `vae COMMAND args...`, parsed as the binary parses them. Every run here is on the CPU
-// (--device cpu), where the thresholds and the bit-identical resume were established;
-// tests/unit/vae_cuda_step_test.cpp compares a CUDA step with the CPU's.
-Flags parse_command(const std::string& command, const std::vector<std::string>& args) {
-  std::vector<std::string> all = {command, "--device", "cpu"};
-  all.insert(all.end(), args.begin(), args.end());
-  std::optional<CommandLine::Parsed> parsed = command_line().parse(all);
-  EXPECT_TRUE(parsed.has_value());
-  return parsed ? parsed->flags : Flags("none");
-}
+// Every run here is on the CPU; tests/unit/vae_cuda_step_test.cpp compares a CUDA step with the CPU's.
+const auto parse_command = &testing::parse_vae_command;
 Flags make_flags(const std::vector<std::string>& args) { return parse_command("train", args); }
 
 fs::path temp_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("trifecta_vae_train_" + std::to_string(::getpid()) + "_" + name);
-  fs::remove_all(dir);
+  const fs::path dir = testing::fresh_temp_path("trifecta_vae_train", name);
   fs::create_directories(dir);
   return dir;
 }
