@@ -24,6 +24,7 @@
 #include "nn/loss.h"
 #include "optim/adam.h"
 #include "tensor/safetensors.h"
+#include "tensor/storage.h"
 
 namespace trifecta::gan {
 
@@ -173,6 +174,10 @@ double train(const Flags& given) {
     // unless given now) and schedule decide the one to train with.
     const double progress = static_cast<double>(trainer.position().step) / static_cast<double>(trainer.total_steps());
     const double step_lr = lr_decay == "linear" ? lr * (1.0 - progress) : lr;
+    // The step's own memory: the high-water mark of live tensor bytes above what lived before it (the data,
+    // the weights, the optimizer state), which bench/gan_bench.py reports.
+    reset_peak_memory(device);
+    const size_t live_before = memory_stats(device).allocated_bytes;
     g_optimizer.set_lr(step_lr);
     d_optimizer.set_lr(step_lr);
 
@@ -203,7 +208,8 @@ double train(const Flags& given) {
     if (config.ema) model.update_ema(ema_decay);
     return StepReport{batch_size * n_dis,
                       {{"loss_d", loss_d}, {"loss_g", loss_g.item<double>()}, {"d_real", d_real}, {"d_fake", d_fake},
-                       {"lr", step_lr}}};
+                       {"lr", step_lr},
+                       {"step_peak_tensor_bytes", static_cast<double>(memory_stats(device).peak_allocated_bytes - live_before)}}};
   });
   std::fprintf(stderr, "FID-F %.3f (%lld samples against %lld test images)\n", fid, static_cast<long long>(fid_samples),
                static_cast<long long>(scorer.reference_images()));
