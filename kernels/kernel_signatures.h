@@ -18,6 +18,7 @@
 #include "kernels/optim/gsgd_ops.h"
 #include "kernels/optim/optim_ops.h"
 #include "kernels/pool/pool.h"
+#include "kernels/quantize/quantize_ops.h"
 #include "kernels/reduce/reduce_ops.h"
 #include "kernels/registry.h"
 #include "kernels/softmax/softmax_ops.h"
