@@ -21,11 +21,25 @@ constexpr double kLeakySlope = 0.1;
 
 }  // namespace
 
+std::string GanConfig::kind() const {
+  if (fq_blocks.empty()) return "sngan";
+  return fq.feed_forward ? "fqgan-feed-forward" : "fqgan-auxiliary";
+}
+
 void GanConfig::validate() const {
   TRIFECTA_CHECK(latent >= 1 && latent <= 4096, "gan --latent", "expects 1..4096, got ", latent);
   TRIFECTA_CHECK(g_channels >= 4 && g_channels <= 4096 && g_channels % 4 == 0, "gan --g-channels",
                  "expects a multiple of 4 in 4..4096 (it is halved twice), got ", g_channels);
   TRIFECTA_CHECK(d_channels >= 1 && d_channels <= 1024, "gan --d-channels", "expects 1..1024, got ", d_channels);
+  for (size_t i = 0; i < fq_blocks.size(); ++i) {
+    TRIFECTA_CHECK(fq_blocks[i] >= 0 && fq_blocks[i] < Discriminator::kBlocks, "gan --fq-blocks",
+                   "names discriminator blocks 0..", Discriminator::kBlocks - 1, ", got ", fq_blocks[i]);
+    TRIFECTA_CHECK(i == 0 || fq_blocks[i] > fq_blocks[i - 1], "gan --fq-blocks", "expects increasing block numbers");
+  }
+  if (fq_blocks.empty()) return;
+  TRIFECTA_CHECK(fq.entries >= 1 && fq.entries <= 65536, "gan --fq-entries", "expects 1..65536, got ", fq.entries);
+  TRIFECTA_CHECK(fq.decay >= 0 && fq.decay < 1, "gan --fq-decay", "expects a value in [0, 1), got ", fq.decay);
+  TRIFECTA_CHECK(fq.commitment >= 0, "gan --fq-commitment", "must not be negative, got ", fq.commitment);
 }
 
 ImageGenerator::ImageGenerator(const GanConfig& config, Generator* init) {
@@ -92,6 +106,13 @@ Gan::Gan(const GanConfig& config, Generator* init) : nn::Module("Gan"), config_(
   config.validate();
   generator_ = register_module("generator", std::make_shared<ImageGenerator>(config, init));
   discriminator_ = register_module("discriminator", std::make_shared<Discriminator>(config, init));
+  if (!config.fq_blocks.empty()) {
+    // A plain container, so the state dict reads quantizers.<block>.dictionary as a PyTorch ModuleDict's.
+    const auto container = register_module("quantizers", std::make_shared<nn::Module>("ModuleDict"));
+    for (int64_t block : config.fq_blocks)
+      quantizers_.emplace_back(block, container->register_module(std::to_string(block), std::make_shared<nn::FeatureQuantizer>(
+                                          discriminator_->block_channels(block), config.fq, init)));
+  }
   if (config.ema) {
     // Its own throwaway draws: the average is overwritten by the generator's weights at once, and building it
     // must not shift the init stream or the default generator.
@@ -99,6 +120,27 @@ Gan::Gan(const GanConfig& config, Generator* init) : nn::Module("Gan"), config_(
     generator_ema_ = register_module("generator_ema", std::make_shared<ImageGenerator>(config, &unused));
     generator_ema_->load_state_dict(generator_->state_dict());
   }
+}
+
+Gan::Judgement Gan::discriminate(const Tensor& images) {
+  if (quantizers_.empty()) return {discriminator_->forward(images), Tensor()};
+  Tensor commitment;
+  const Tensor scores = discriminator_->forward(images, [&](int64_t block, const Tensor& h) {
+    for (const auto& [quantized_block, quantizer] : quantizers_) {
+      if (quantized_block != block) continue;
+      nn::FeatureQuantizer::Output out = quantizer->forward(h);
+      commitment = commitment.defined() ? add(commitment, out.commitment_loss) : out.commitment_loss;
+      return out.features;
+    }
+    return h;
+  });
+  return {scores, commitment};
+}
+
+std::vector<std::pair<int64_t, nn::FeatureQuantizer::Usage>> Gan::quantizer_usage() const {
+  std::vector<std::pair<int64_t, nn::FeatureQuantizer::Usage>> usage;
+  for (const auto& [block, quantizer] : quantizers_) usage.emplace_back(block, quantizer->usage());
+  return usage;
 }
 
 void Gan::update_ema(double decay) {

@@ -16,8 +16,10 @@
 // the FID-F network's input; sigmoid(2a) = (tanh(a) + 1) / 2, so this is the paper's tanh output mapped to
 // [0, 1]. The discriminator maps its input to [-1, 1], the range the paper's data are in.
 //
-// The discriminator is an ordered list of blocks with a per-block hook, so that FQ-GAN (Zhao et al., ICML
-// 2020) can insert a feature quantizer after chosen blocks without another network class.
+// The discriminator is an ordered list of blocks with a per-block hook, through which FQ-GAN (Zhao et al.,
+// "Feature Quantization Improves GAN Training", ICML 2020) inserts a feature quantizer (nn/feature_quantizer.h)
+// after chosen blocks: in the paper's feed-forward form the next block sees the quantized features; in the
+// authors' released code's auxiliary form it sees the features unchanged and only the commitment loss acts.
 //
 // Parameter names follow PyTorch (generator.0.weight, discriminator.blocks.0.0.weight_orig, ...), so
 // bench/reference/gan_torch.py loads init.safetensors into the same networks built from torch.nn.
@@ -27,7 +29,10 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "nn/feature_quantizer.h"
 #include "nn/module.h"
 #include "nn/sequential.h"
 #include "tensor/random.h"
@@ -39,10 +44,12 @@ struct GanConfig {
   int64_t g_channels = 256;  // the generator's channels at 7x7 (halved by each up-sampling)
   int64_t d_channels = 64;   // the discriminator's channels in block 0 (doubled by each block)
   bool ema = false;          // keep an exponential moving average of the generator's weights
+  std::vector<int64_t> fq_blocks;  // FQ-GAN: the discriminator blocks followed by a quantizer (empty: SN-GAN)
+  nn::FeatureQuantizerOptions fq;  // their options; feed_forward false is the auxiliary form
 
-  // What checkpoints record to refuse another model.
-  std::string kind() const { return "sngan"; }
-  // Checks the values, naming the flag (--latent, --g-channels, --d-channels).
+  // What checkpoints record to refuse another model: sngan, fqgan-feed-forward or fqgan-auxiliary.
+  std::string kind() const;
+  // Checks the values, naming the flag (--latent, --g-channels, --d-channels, --fq-blocks, ...).
   void validate() const;
 };
 
@@ -85,6 +92,15 @@ class Gan : public nn::Module {
   ImageGenerator& sampler() { return generator_ema_ ? *generator_ema_ : *generator_; }
   const GanConfig& config() const { return config_; }
 
+  // The discriminator's scores [N, 1] on images and, with quantizers, the sum of their commitment losses
+  // (undefined without). In training mode the quantizers' dictionaries follow the features they see.
+  struct Judgement {
+    Tensor scores, commitment_loss;
+  };
+  Judgement discriminate(const Tensor& images);
+  // Each quantizer's block and its dictionary usage over its last training forward.
+  std::vector<std::pair<int64_t, nn::FeatureQuantizer::Usage>> quantizer_usage() const;
+
   // Polyak averaging of the generator's weights (as in Yazici et al., "The Unusual Effectiveness of Averaging
   // in GAN Training", ICLR 2019): ema <- decay * ema + (1 - decay) * weights; batch norm's running
   // statistics, which are not trained, are copied as they are.
@@ -94,6 +110,7 @@ class Gan : public nn::Module {
   GanConfig config_;
   std::shared_ptr<ImageGenerator> generator_, generator_ema_;
   std::shared_ptr<Discriminator> discriminator_;
+  std::vector<std::pair<int64_t, std::shared_ptr<nn::FeatureQuantizer>>> quantizers_;  // by block
 };
 
 // count images G(z), z ~ N(0, I) from a generator seeded with seed, decoded by the sampler in eval mode (batch

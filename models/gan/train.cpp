@@ -57,6 +57,15 @@ void add_train_flags(Flags& flags) {
   flags.add_string("lr-decay", "none", "none, or linear: the learning rate falls linearly to 0 at the last step");
   flags.add_double("ema-decay", 0.0, "keep a moving average of the generator's weights with this decay (e.g. 0.999) "
                                      "and sample from it; 0: none", OnResume::Keep);
+  flags.add_string("fq-blocks", "", "FQ-GAN: comma-separated discriminator blocks (0..2) each followed by a feature "
+                                   "quantizer, e.g. 1,2; empty: plain SN-GAN", OnResume::Keep);
+  flags.add_int("fq-entries", 256, "FQ-GAN: dictionary entries K per quantizer", OnResume::Keep);
+  flags.add_double("fq-decay", 0.8, "FQ-GAN: EMA decay of the dictionaries", OnResume::Keep);
+  flags.add_double("fq-commitment", 1.0, "FQ-GAN: weight beta of the commitment loss", OnResume::Keep);
+  flags.add_string("fq-form", "feed-forward", "FQ-GAN: feed-forward (the paper: later blocks see the quantized "
+                                              "features) or auxiliary (the released code: they see the features "
+                                              "unchanged, and the commitment loss is added to G's loss too)",
+                   OnResume::Keep);
   flags.add_int("fid-samples", 2000, "samples scored by FID-F and KID-F at each evaluation");
   flags.add_int("kid-subsets", 10, "KID-F subsets at each evaluation");
   add_test_data_flags(flags);
@@ -79,9 +88,35 @@ Betas parse_betas(const std::string& text) {
   return b;
 }
 
+std::vector<int64_t> parse_blocks(const std::string& text) {
+  std::vector<int64_t> blocks;
+  std::istringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    size_t used = 0;
+    int64_t block = -1;
+    try {
+      block = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    TRIFECTA_CHECK(used > 0 && used == item.size(), "gan train --fq-blocks",
+                   "expects comma-separated block numbers such as 1,2, got '", text, "'");
+    blocks.push_back(block);
+  }
+  return blocks;
+}
+
 GanConfig config_from(const Flags& flags) {
-  GanConfig c{.latent = flags.get_int("latent"), .g_channels = flags.get_int("g-channels"),
-              .d_channels = flags.get_int("d-channels"), .ema = flags.get_double("ema-decay") > 0};
+  const std::string form = flags.get_string("fq-form");
+  TRIFECTA_CHECK(form == "feed-forward" || form == "auxiliary", "gan train --fq-form",
+                 "expects feed-forward or auxiliary, got '", form, "'");
+  GanConfig c{.latent = flags.get_int("latent"),
+              .g_channels = flags.get_int("g-channels"),
+              .d_channels = flags.get_int("d-channels"),
+              .ema = flags.get_double("ema-decay") > 0,
+              .fq_blocks = parse_blocks(flags.get_string("fq-blocks")),
+              .fq = {.entries = flags.get_int("fq-entries"), .decay = flags.get_double("fq-decay"),
+                     .commitment = flags.get_double("fq-commitment"), .feed_forward = form == "feed-forward"}};
   c.validate();
   return c;
 }
@@ -168,7 +203,6 @@ double train(const Flags& given) {
     return result;
   });
   ImageGenerator& g = model.generator();
-  Discriminator& d = model.discriminator();
   trainer.run(loader, [&](const Batch& batch) {
     // A restored optimizer brings the learning rate it was saved with; this run's --lr (the checkpoint's
     // unless given now) and schedule decide the one to train with.
@@ -181,7 +215,8 @@ double train(const Flags& given) {
     g_optimizer.set_lr(step_lr);
     d_optimizer.set_lr(step_lr);
 
-    double loss_d = 0, d_real = 0, d_fake = 0;
+    double loss_d = 0, d_real = 0, d_fake = 0, commitment_d = 0;
+    std::vector<std::pair<int64_t, nn::FeatureQuantizer::Usage>> usage;
     for (int64_t k = 0; k < n_dis; ++k) {
       const Tensor real = batch.images.narrow(0, k * batch_size, batch_size);
       Tensor fake;
@@ -190,26 +225,46 @@ double train(const Flags& given) {
         fake = g.forward(randn({batch_size, config.latent}, DType::Float32, &noise).to(device));
       }
       // Real and fake images in one pass: one power iteration per discriminator update, and larger GEMMs.
-      const Tensor scores = d.forward(concat({real, fake}, 0));
-      const Tensor real_scores = scores.narrow(0, 0, batch_size), fake_scores = scores.narrow(0, batch_size, batch_size);
-      const Tensor loss = nn::hinge_discriminator_loss(real_scores, fake_scores);
+      const Gan::Judgement judged = model.discriminate(concat({real, fake}, 0));
+      const Tensor real_scores = judged.scores.narrow(0, 0, batch_size);
+      const Tensor fake_scores = judged.scores.narrow(0, batch_size, batch_size);
+      const Tensor hinge = nn::hinge_discriminator_loss(real_scores, fake_scores);
+      // FQ-GAN: the commitment loss of real and fake features joins the discriminator's loss.
+      const Tensor loss = judged.commitment_loss.defined() ? add(hinge, judged.commitment_loss) : hinge;
       d_optimizer.zero_grad();
       loss.backward();
       d_optimizer.step();
-      loss_d = loss.item<double>();
+      loss_d = hinge.item<double>();
       d_real = mean(real_scores).item<double>();
       d_fake = mean(fake_scores).item<double>();
+      if (judged.commitment_loss.defined()) commitment_d = judged.commitment_loss.item<double>();
+      usage = model.quantizer_usage();
     }
     const Tensor z = randn({batch_size, config.latent}, DType::Float32, &noise).to(device);
-    const Tensor loss_g = nn::hinge_generator_loss(d.forward(g.forward(z)));
+    const Gan::Judgement judged = model.discriminate(g.forward(z));
+    const Tensor hinge_g = nn::hinge_generator_loss(judged.scores);
+    // The released FQ-GAN code adds the commitment loss to the generator's loss as well; with the features
+    // not fed forward, that is what lets the quantizers shape the generator (feature matching).
+    const bool auxiliary = judged.commitment_loss.defined() && !config.fq.feed_forward;
+    const Tensor loss_g = auxiliary ? add(hinge_g, judged.commitment_loss) : hinge_g;
     g_optimizer.zero_grad();
     loss_g.backward();
     g_optimizer.step();
     if (config.ema) model.update_ema(ema_decay);
-    return StepReport{batch_size * n_dis,
-                      {{"loss_d", loss_d}, {"loss_g", loss_g.item<double>()}, {"d_real", d_real}, {"d_fake", d_fake},
+    StepReport report{batch_size * n_dis,
+                      {{"loss_d", loss_d}, {"loss_g", hinge_g.item<double>()}, {"d_real", d_real}, {"d_fake", d_fake},
                        {"lr", step_lr},
                        {"step_peak_tensor_bytes", static_cast<double>(memory_stats(device).peak_allocated_bytes - live_before)}}};
+    if (judged.commitment_loss.defined()) {
+      report.values.emplace_back("commitment_d", commitment_d);
+      report.values.emplace_back("commitment_g", judged.commitment_loss.item<double>());
+    }
+    // Dictionary usage over the last discriminator update's real and fake features.
+    for (const auto& [block, u] : usage) {
+      report.values.emplace_back("fq" + std::to_string(block) + "_perplexity", u.perplexity);
+      report.values.emplace_back("fq" + std::to_string(block) + "_dead_entries", static_cast<double>(u.dead_entries));
+    }
+    return report;
   });
   std::fprintf(stderr, "FID-F %.3f (%lld samples against %lld test images)\n", fid, static_cast<long long>(fid_samples),
                static_cast<long long>(scorer.reference_images()));

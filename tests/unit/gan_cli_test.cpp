@@ -67,6 +67,11 @@ TEST(GanCli, BadFlagValuesAreClearErrors) {
   expect_failure("train" + out + kTiny + " --batch-size 64", "--batch-size");  // more than the 32 images
   expect_failure("train" + out + kTiny + " --fid-samples 1", "--fid-samples");
   expect_failure("train" + out + kTiny + " --no-such-flag 3", "no-such-flag");
+  expect_failure("train" + out + kTiny + " --fq-blocks 1,x", "--fq-blocks");
+  expect_failure("train" + out + kTiny + " --fq-blocks 3", "--fq-blocks");
+  expect_failure("train" + out + kTiny + " --fq-blocks 1 --fq-form both", "--fq-form");
+  expect_failure("train" + out + kTiny + " --fq-blocks 1 --fq-decay 1", "--fq-decay");
+  expect_failure("train" + out + kTiny + " --fq-blocks 1 --fq-entries 0", "--fq-entries");
   expect_failure("sample" + out, "no checkpoint at");
   expect_failure("eval" + out, "no checkpoint at");
 }
@@ -87,6 +92,7 @@ TEST(GanCli, ForeignCheckpointsAndChangedArchitecturesAreRefused) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   expect_failure("train --out " + run.string() + " --resume --steps 5 --g-channels 32", "--g-channels");
   expect_failure("train --out " + run.string() + " --resume --steps 5 --n-dis 2", "--n-dis");
+  expect_failure("train --out " + run.string() + " --resume --steps 5 --fq-blocks 1", "--fq-blocks");
   expect_failure("eval --out " + run.string() + " --weights " + (run / "missing.safetensors").string(), "--weights");
   expect_failure("sample --out " + run.string() + " --format jpg", "--format");
   expect_failure("sample --out " + run.string() + " --count 0", "--count");

@@ -34,7 +34,17 @@ fs::path temp_dir(const std::string& name) {
   return dir;
 }
 
-const GanConfig kTinyConfig{.latent = 8, .g_channels = 16, .d_channels = 4, .ema = true};
+GanConfig tiny_config(bool ema = true, std::vector<int64_t> fq_blocks = {}) {
+  GanConfig c;
+  c.latent = 8;
+  c.g_channels = 16;
+  c.d_channels = 4;
+  c.ema = ema;
+  c.fq_blocks = std::move(fq_blocks);
+  c.fq.entries = 8;
+  return c;
+}
+const GanConfig kTinyConfig = tiny_config();
 
 TEST(GanModel, ShapesRangesAndParameterNames) {
   Generator init(1);
@@ -59,8 +69,14 @@ TEST(GanModel, ShapesRangesAndParameterNames) {
                                "discriminator.blocks.2.0.weight_v", "discriminator.head.weight_orig",
                                "generator_ema.4.weight"})
     EXPECT_NE(std::find(names.begin(), names.end(), expected), names.end()) << expected;
-  EXPECT_THROW(Gan(GanConfig{.g_channels = 6}, &init), Error);
-  EXPECT_THROW(Gan(GanConfig{.latent = 0}, &init), Error);
+  GanConfig bad = tiny_config();
+  bad.g_channels = 6;
+  EXPECT_THROW(Gan(bad, &init), Error);
+  bad = tiny_config();
+  bad.latent = 0;
+  EXPECT_THROW(Gan(bad, &init), Error);
+  EXPECT_THROW(Gan(tiny_config(false, {3}), &init), Error);
+  EXPECT_THROW(Gan(tiny_config(false, {2, 1}), &init), Error);
 }
 
 TEST(GanModel, DiscriminatorHookSeesEveryBlockAndFeedsItsResultOn) {
@@ -86,6 +102,37 @@ TEST(GanModel, DiscriminatorHookSeesEveryBlockAndFeedsItsResultOn) {
     if (name == "head.bias") bias = t;
   EXPECT_NEAR(zeroed.to_vector<float>()[0], bias.item<float>(), 1e-7);
   EXPECT_NE(zeroed.to_vector<float>()[0], plain.to_vector<float>()[0]);
+}
+
+TEST(GanModel, FeatureQuantizersSitAfterTheirBlocksInBothForms) {
+  const Tensor images = [] {
+    Generator g(8);
+    return rand({3, 1, 28, 28}, DType::Float32, &g);
+  }();
+  GanConfig plain_config = tiny_config(false), feed_forward = tiny_config(false, {0, 2}), auxiliary = feed_forward;
+  auxiliary.fq.feed_forward = false;
+  EXPECT_EQ(plain_config.kind(), "sngan");
+  EXPECT_EQ(feed_forward.kind(), "fqgan-feed-forward");
+  EXPECT_EQ(auxiliary.kind(), "fqgan-auxiliary");
+  std::vector<std::vector<float>> scores;
+  for (const GanConfig& config : {plain_config, feed_forward, auxiliary}) {
+    Generator init(9);  // the same networks in all three: quantizers draw after them
+    Gan model(config, &init);
+    model.eval();
+    const Gan::Judgement judged = model.discriminate(images);
+    scores.push_back(judged.scores.to_vector<float>());
+    EXPECT_EQ(judged.commitment_loss.defined(), !config.fq_blocks.empty());
+    if (config.fq_blocks.empty()) continue;
+    std::vector<std::string> names;
+    for (const auto& [name, t] : model.state_dict()) names.push_back(name);
+    for (const char* expected : {"quantizers.0.dictionary", "quantizers.2.cluster_size", "quantizers.2.embed_sum"})
+      EXPECT_NE(std::find(names.begin(), names.end(), expected), names.end()) << expected;
+    EXPECT_GT(judged.commitment_loss.item<double>(), 0.0);
+    EXPECT_EQ(model.quantizer_usage().size(), 2u);
+  }
+  // The auxiliary form leaves the scores as they are; the feed-forward form scores quantized features.
+  EXPECT_EQ(scores[2], scores[0]);
+  EXPECT_NE(scores[1], scores[0]);
 }
 
 TEST(GanModel, MovingAverageFollowsItsFormulaAndCopiesBatchNormStatistics) {
@@ -114,7 +161,7 @@ TEST(GanModel, MovingAverageFollowsItsFormulaAndCopiesBatchNormStatistics) {
     }
   }
   EXPECT_THROW(model.update_ema(1.0), Error);
-  Gan without(GanConfig{.latent = 8, .g_channels = 16, .d_channels = 4}, &init);
+  Gan without(tiny_config(false), &init);
   EXPECT_THROW(without.update_ema(0.9), Error);
 }
 
@@ -136,16 +183,20 @@ std::vector<int64_t> logged_steps(const fs::path& path) {
   return steps;
 }
 
-TEST(GanTrain, ResumeIsBitIdenticalToAnUninterruptedRun) {
-  // 64 images in batches of 2 x 8 make 4 steps an epoch: 7 steps cross an epoch boundary, and the resume
-  // (after 3) lands mid-epoch. (Linear LR decay is left out: it decays to 0 at --steps, so a run of 3 steps
-  // resumed to 7 follows another schedule than one of 7, by design.)
-  const fs::path straight = temp_dir("straight"), split = temp_dir("split");
-  train(parse_command("train", tiny(straight, 7)));
-  train(parse_command("train", tiny(split, 3)));
+// 64 images in batches of 2 x 8 make 4 steps an epoch: 7 steps cross an epoch boundary, and the resume
+// (after 3) lands mid-epoch. (Linear LR decay is left out: it decays to 0 at --steps, so a run of 3 steps
+// resumed to 7 follows another schedule than one of 7, by design.) extra: flags of the variant.
+void expect_exact_resume(const std::string& name, const std::vector<std::string>& extra, const std::string& kind) {
+  const fs::path straight = temp_dir(name + "_straight"), split = temp_dir(name + "_split");
+  const auto with_extra = [&](std::vector<std::string> args) {
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  };
+  train(parse_command("train", with_extra(tiny(straight, 7))));
+  train(parse_command("train", with_extra(tiny(split, 3))));
   train(parse_command("train", {"--out", split.string(), "--resume", "--steps", "7", "--threads", "1"}));
-  const Checkpoint a = load_checkpoint((straight / "checkpoint.safetensors").string(), "sngan");
-  const Checkpoint b = load_checkpoint((split / "checkpoint.safetensors").string(), "sngan");
+  const Checkpoint a = load_checkpoint((straight / "checkpoint.safetensors").string(), kind);
+  const Checkpoint b = load_checkpoint((split / "checkpoint.safetensors").string(), kind);
   EXPECT_EQ(a.position.step, 7);
   EXPECT_EQ(b.position.step, 7);
   EXPECT_EQ(a.position.epoch, b.position.epoch);
@@ -171,6 +222,13 @@ TEST(GanTrain, ResumeIsBitIdenticalToAnUninterruptedRun) {
     discriminator |= name.rfind("discriminator.", 0) == 0;
   }
   EXPECT_TRUE(generator && discriminator);
+}
+
+TEST(GanTrain, ResumeIsBitIdenticalToAnUninterruptedRun) { expect_exact_resume("sngan", {}, "sngan"); }
+
+TEST(GanTrain, ResumeIsBitIdenticalWithFeatureQuantizers) {
+  // The dictionaries are buffers that every training forward updates: they must travel in the checkpoint.
+  expect_exact_resume("fq", {"--fq-blocks", "0,2", "--fq-entries", "16", "--fq-form", "auxiliary"}, "fqgan-auxiliary");
 }
 
 TEST(GanTrain, LinearDecayReachesZeroAtTheLastStep) {
