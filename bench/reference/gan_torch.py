@@ -2,7 +2,8 @@
 same parameter names (torch.nn.utils.spectral_norm keeps weight_orig, weight_u, weight_v), started from
 trifecta's initial weights (<trifecta out>/init.safetensors), trained on the same batches in the same order
 (the Philox Fisher-Yates of data/epoch_order.cpp) with the same z (trifecta's Philox normals, drawn in the
-same order), the same hinge losses, n_dis, learning-rate decay, generator moving average and
+same order), the same hinge losses, n_dis, learning-rate decay, generator moving average, FQ-GAN feature
+quantizers (the same EMA dictionary as nn/feature_quantizer.h, written here in PyTorch) and
 torch.optim.Adam. Prints one JSON line (also written to --result) with ms/step, peak memory, every step's
 losses and the flags it ran with, under the names `gan train` gives them; --samples writes generated images
 as `gan sample --format safetensors` does (the same z), for `classify fid` to score.
@@ -43,6 +44,7 @@ def build_generator(latent, g):
 class Discriminator(nn.Module):
     def __init__(self, d):
         super().__init__()
+        self.channels = d
 
         def conv(i, o, k, s):
             return spectral_norm(nn.Conv2d(i, o, k, s, 1), eps=1e-12)
@@ -55,20 +57,84 @@ class Discriminator(nn.Module):
             nn.Sequential(conv(2 * d, 4 * d, 3, 1), act()))
         self.head = spectral_norm(nn.Linear(4 * d * 49, 1), eps=1e-12)
 
-    def forward(self, x):
+    def forward(self, x, after_block=None):
         h = x * 2.0 - 1.0
-        for block in self.blocks:
+        for i, block in enumerate(self.blocks):
             h = block(h)
+            if after_block is not None:
+                h = after_block(i, h)
         return self.head(h.flatten(1))
 
+    def block_channels(self, block):
+        return self.channels << min(block, 2)
 
-def build(latent, g, d, ema):
+
+class FeatureQuantizer(nn.Module):
+    """FQ-GAN's quantizer (Zhao et al. 2020) as nn/feature_quantizer.h computes it: nearest dictionary entry
+    per spatial feature vector, straight-through gradient, commitment loss, EMA dictionary with Laplace
+    smoothing updated on training forwards."""
+
+    def __init__(self, channels, entries, decay, commitment, feed_forward, eps=1e-5):
+        super().__init__()
+        self.decay, self.commitment, self.feed_forward, self.eps = decay, commitment, feed_forward, eps
+        self.register_buffer("dictionary", torch.randn(entries, channels))
+        self.register_buffer("cluster_size", torch.zeros(entries))
+        self.register_buffer("embed_sum", self.dictionary.clone())
+        self.last_counts = None
+
+    def forward(self, h):
+        channels, entries = h.shape[1], self.dictionary.shape[0]
+        flat = h.detach().permute(0, 2, 3, 1).reshape(-1, channels)
+        # argmin_k ||h - e_k||^2 = argmin_k ||e_k||^2 - 2 h.e_k
+        indices = ((self.dictionary ** 2).sum(1)[None, :] - 2.0 * flat @ self.dictionary.t()).argmin(1)
+        q = self.dictionary[indices].reshape(h.shape[0], h.shape[2], h.shape[3], channels).permute(0, 3, 1, 2)
+        commitment = ((h - q) ** 2).mean() * self.commitment
+        features = q + (h - h.detach()) if self.feed_forward else h
+        if self.training:
+            with torch.no_grad():
+                counts = torch.zeros(entries, device=h.device).index_add_(
+                    0, indices, torch.ones(indices.shape[0], device=h.device))
+                sums = torch.zeros(entries, channels, device=h.device).index_add_(0, indices, flat)
+                self.cluster_size.copy_(self.cluster_size * self.decay + counts * (1 - self.decay))
+                self.embed_sum.copy_(self.embed_sum * self.decay + sums * (1 - self.decay))
+                n = self.cluster_size.sum()
+                smoothed = (self.cluster_size + self.eps) / (n + entries * self.eps) * n
+                self.dictionary.copy_(self.embed_sum / smoothed[:, None])
+                self.last_counts = counts
+        return features, commitment
+
+
+def build(args):
     model = nn.Module()
-    model.generator = build_generator(latent, g)
-    model.discriminator = Discriminator(d)
-    if ema:
+    model.generator = build_generator(args.latent, args.g_channels)
+    model.discriminator = Discriminator(args.d_channels)
+    blocks = [int(b) for b in args.fq_blocks.split(",")] if args.fq_blocks else []
+    if blocks:
+        model.quantizers = nn.ModuleDict({str(b): FeatureQuantizer(
+            model.discriminator.block_channels(b), args.fq_entries, args.fq_decay, args.fq_commitment,
+            args.fq_form == "feed-forward") for b in blocks})
+    if args.ema_decay > 0:
         model.generator_ema = copy.deepcopy(model.generator)
     return model
+
+
+def discriminate(model, images):
+    """Scores and the quantizers' summed commitment loss (None without quantizers), as gan::Gan::discriminate."""
+    if not hasattr(model, "quantizers"):
+        return model.discriminator(images), None
+    losses = []
+
+    def quantize(block, h):
+        if str(block) not in model.quantizers:
+            return h
+        features, commitment = model.quantizers[str(block)](h)
+        losses.append(commitment)
+        return features
+    scores = model.discriminator(images, quantize)
+    total = losses[0]
+    for loss in losses[1:]:
+        total = total + loss
+    return scores, total
 
 
 def update_ema(model, decay):
@@ -103,6 +169,11 @@ def main():
     parser.add_argument("--betas", default="0,0.9")
     parser.add_argument("--lr-decay", default="none", choices=["none", "linear"])
     parser.add_argument("--ema-decay", type=float, default=0.0)
+    parser.add_argument("--fq-blocks", default="")
+    parser.add_argument("--fq-entries", type=int, default=256)
+    parser.add_argument("--fq-decay", type=float, default=0.8)
+    parser.add_argument("--fq-commitment", type=float, default=1.0)
+    parser.add_argument("--fq-form", default="feed-forward", choices=["feed-forward", "auxiliary"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
@@ -116,11 +187,11 @@ def main():
     device = torch.device(args.device)
     beta1, beta2 = (float(b) for b in args.betas.split(","))
 
-    model = build(args.latent, args.g_channels, args.d_channels, args.ema_decay > 0)
+    model = build(args)
     weights, _ = safetensors_np.load(args.init)
     model.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()}, strict=True)
     model.to(device)
-    G, D = model.generator, model.discriminator
+    G, D = model.generator, model.discriminator  # the quantizers are not trained by gradient
     g_optimizer = torch.optim.Adam(G.parameters(), lr=args.lr, betas=(beta1, beta2))
     d_optimizer = torch.optim.Adam(D.parameters(), lr=args.lr, betas=(beta1, beta2))
     train = load_split(args.data_dir, "train", args.train_limit)
@@ -131,7 +202,7 @@ def main():
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
     step, epoch, step_times = 0, 0, []
-    logged = {"loss_d": [], "loss_g": [], "d_real": [], "d_fake": []}
+    logged = {"loss_d": [], "loss_g": [], "d_real": [], "d_fake": [], "commitment_d": [], "commitment_g": []}
     while step < args.steps:
         order = torch.from_numpy(philox.shuffled_order(train.shape[0], args.seed, epoch))
         for b in range(batches_per_epoch):
@@ -147,15 +218,17 @@ def main():
                 real = images[k * B:(k + 1) * B]
                 with torch.no_grad():
                     fake = G(noise.randn((B, args.latent), device))
-                scores = D(torch.cat([real, fake]))
+                scores, commitment_d = discriminate(model, torch.cat([real, fake]))
                 real_scores, fake_scores = scores[:B], scores[B:]
                 loss_d = torch.relu(1.0 - real_scores).mean() + torch.relu(1.0 + fake_scores).mean()
                 d_optimizer.zero_grad(set_to_none=True)
-                loss_d.backward()
+                (loss_d if commitment_d is None else loss_d + commitment_d).backward()
                 d_optimizer.step()
-            loss_g = -D(G(noise.randn((B, args.latent), device))).mean()
+            scores, commitment_g = discriminate(model, G(noise.randn((B, args.latent), device)))
+            loss_g = -scores.mean()
+            auxiliary = commitment_g is not None and args.fq_form == "auxiliary"
             g_optimizer.zero_grad(set_to_none=True)
-            loss_g.backward()
+            (loss_g + commitment_g if auxiliary else loss_g).backward()
             g_optimizer.step()
             if args.ema_decay > 0:
                 update_ema(model, args.ema_decay)
@@ -166,6 +239,9 @@ def main():
             logged["loss_g"].append(loss_g.item())
             logged["d_real"].append(real_scores.mean().item())
             logged["d_fake"].append(fake_scores.mean().item())
+            if commitment_d is not None:
+                logged["commitment_d"].append(commitment_d.item())
+                logged["commitment_g"].append(commitment_g.item())
             step += 1
         epoch += 1
 

@@ -4,7 +4,8 @@
 // bench/reference/gan_torch.py trains the same networks from that run's init.safetensors on the same batches
 // with the same z and writes torch.json and 256 images of the same z. This test checks that both ran the
 // same experiment: the same flags, the same losses step by step while rounding differences are still small,
-// and nearly the same images from the moving average at the end.
+// and nearly the same images from the moving average at the end. CTest runs it twice: on SN-GAN, and on
+// FQ-GAN in its auxiliary form (quantizers after blocks 1 and 2, whose commitment losses must agree too).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -25,7 +26,7 @@ namespace fs = std::filesystem;
 struct Twins {
   fs::path run;
   Json trifecta_flags;
-  std::vector<double> loss_d, loss_g;  // trifecta's, one per step
+  std::vector<double> loss_d, loss_g, commitment_d;  // trifecta's, one per step (commitment with FQ only)
   Json torch;
 };
 
@@ -35,13 +36,17 @@ Twins read_twins() {
   Twins twins;
   if (!dir) return twins;
   const fs::path run = twins.run = dir;
-  twins.trifecta_flags = load_checkpoint((run / "checkpoint.safetensors").string(), "sngan").config;
+  const Checkpoint checkpoint = load_checkpoint((run / "checkpoint.safetensors").string());
+  const std::string kind = checkpoint.model_kind;
+  EXPECT_TRUE(kind == "sngan" || kind == "fqgan-feed-forward" || kind == "fqgan-auxiliary") << kind;
+  twins.trifecta_flags = checkpoint.config;
   std::ifstream metrics(run / "metrics.jsonl");
   for (std::string text; std::getline(metrics, text);) {
     const Json line = json::parse(text, "metrics.jsonl");
     if (!line.contains("loss_d")) continue;
     twins.loss_d.push_back(line.at("loss_d").get<double>());
     twins.loss_g.push_back(line.at("loss_g").get<double>());
+    if (line.contains("commitment_d")) twins.commitment_d.push_back(line.at("commitment_d").get<double>());
   }
   std::ifstream torch(run / "torch.json");
   std::string text((std::istreambuf_iterator<char>(torch)), std::istreambuf_iterator<char>());
@@ -53,7 +58,8 @@ TEST(GanTwin, BothSidesRanTheSameExperiment) {
   const Twins twins = read_twins();
   const Json& torch_flags = twins.torch.at("flags");
   for (const char* flag : {"latent", "g-channels", "d-channels", "batch-size", "n-dis", "lr", "betas", "lr-decay",
-                           "ema-decay", "seed", "steps", "train-limit", "device"})
+                           "ema-decay", "seed", "steps", "train-limit", "device", "fq-blocks", "fq-entries", "fq-decay",
+                           "fq-commitment", "fq-form"})
     EXPECT_EQ(twins.trifecta_flags.at(flag), torch_flags.at(flag)) << "--" << flag << " differs";
   EXPECT_EQ(fs::path(torch_flags.at("init").get<std::string>()), twins.run / "init.safetensors");
 }
@@ -75,6 +81,12 @@ TEST(GanTwin, LossesAgreeStepByStep) {
     EXPECT_NEAR(twins.loss_d[i], torch_d[i], 2e-3) << "loss_d at step " << i + 1;
     EXPECT_NEAR(twins.loss_g[i], torch_g[i], 2e-3) << "loss_g at step " << i + 1;
   }
+  // With quantizers, their commitment losses (about 1e-3 early on) agree as closely, relative to their size
+  // (measured: 2e-6 apart at step 8).
+  const std::vector<double> torch_commitment = twins.torch.at("commitment_d").get<std::vector<double>>();
+  ASSERT_EQ(twins.commitment_d.size(), torch_commitment.size());
+  for (size_t i = 0; i < std::min<size_t>(8, torch_commitment.size()); ++i)
+    EXPECT_NEAR(twins.commitment_d[i], torch_commitment[i], 2e-2 * std::abs(torch_commitment[i])) << "commitment_d at step " << i + 1;
 }
 
 TEST(GanTwin, MovingAveragesGiveNearlyTheSameImages) {
