@@ -15,10 +15,10 @@
 
 #include "data/image_grid.h"
 #include "data/loader.h"
-#include "data/npy.h"
 #include "models/common/checkpoint.h"
 #include "models/common/dataset_flags.h"
 #include "models/common/runtime.h"
+#include "models/common/sample_files.h"
 #include "models/common/trainer.h"
 #include "models/gan/fid_scorer.h"
 #include "nn/loss.h"
@@ -143,9 +143,7 @@ CommandLine command_line() {
   Flags& sample = cli.add_command("sample", "write generated images, from the checkpoint in --out, to "
                                             "<out>/samples.png (an image grid), samples.safetensors or samples.npy");
   add_checkpoint_flags(sample);
-  sample.add_int("count", kGridImages, "how many images to draw");
-  sample.add_string("format", "png", "png (an 8-wide grid), safetensors (tensor \"images\") or npy: [count, 1, 28, 28] "
-                                     "float32 in [0, 1], for classify fid (data/image_set.h)");
+  add_sample_file_flags(sample, kGridImages);
   Flags& eval = cli.add_command("eval", "print FID-F and KID-F of samples of the checkpoint in --out against the test images");
   add_checkpoint_flags(eval);
   add_test_data_flags(eval);
@@ -306,22 +304,9 @@ SampleScores evaluate_checkpoint(const Flags& flags) {
 
 void sample_from_checkpoint(const Flags& flags) {
   apply_threads(flags);
-  const int64_t count = flags.get_int("count");
-  const std::string format = flags.get_string("format");
-  TRIFECTA_CHECK(count >= 1 && count <= 1000000, "gan sample --count", "expects 1 to 1000000 images, got ", count);
-  TRIFECTA_CHECK(format == "png" || format == "safetensors" || format == "npy", "gan sample --format",
-                 "expects png, safetensors or npy, got '", format, "'");
+  const int64_t count = checked_sample_count(flags);
   std::unique_ptr<Gan> model = load_model(flags);
-  const std::string path = (std::filesystem::path(flags.get_string("out")) / ("samples." + format)).string();
-  const Tensor images = draw_samples(*model, count, kSampleSeed);
-  if (format == "png") {
-    save_image_grid(path, images, 8);
-  } else if (format == "safetensors") {
-    save_safetensors(path, {{"images", images}}, {{"model_kind", model->config().kind()}, {"seed", std::to_string(kSampleSeed)}});
-  } else {
-    write_npy(path, images);
-  }
-  std::printf("wrote %lld samples to %s\n", static_cast<long long>(count), path.c_str());
+  write_sample_file(flags, draw_samples(*model, count, kSampleSeed), model->config().kind(), kSampleSeed);
 }
 
 }  // namespace trifecta::gan
