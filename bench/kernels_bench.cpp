@@ -278,6 +278,14 @@ const std::map<std::string, Builder>& builders() {
          Tensor x = randn({rows, cols}, d);
          return Work{[=] { topk(x, k, -1); }, 4.0 * rows * cols + 12.0 * rows * k, static_cast<double>(rows * cols)};
        }},
+      {"nearest_code", [](const Args& a, Device d) {
+         // FQ-GAN's lookup (64 images of 14x14 or 7x7 features): reads features and codebook, writes int64
+         // indices; 2 M K C flops, the products h·e that both sides' distances rest on.
+         const int64_t rows = a.at(0), channels = a.at(1), entries = a.at(2);
+         Tensor features = randn({rows, channels}, d), codebook = randn({entries, channels}, d);
+         return Work{[=] { nearest_code(features, codebook); }, 4.0 * (rows + entries) * channels + 8.0 * rows,
+                     2.0 * rows * entries * channels};
+       }},
   };
   return table;
 }

@@ -231,6 +231,17 @@ def builders(a, device):
         x = randn(rows, cols)
         return (lambda: torch.topk(x, k, -1)), 4.0 * rows * cols + 12.0 * rows * k, float(rows * cols)
 
+    def nearest_code():
+        # The FQ-GAN authors' lookup: the expanded squared distances ||h||^2 - 2 h.e + ||e||^2, then argmin.
+        rows, channels, entries = a
+        features, codebook = randn(rows, channels), randn(entries, channels)
+
+        def lookup():
+            distances = (features.pow(2).sum(1, keepdim=True) - 2 * features @ codebook.t()
+                         + codebook.pow(2).sum(1))
+            return distances.argmin(1)
+        return lookup, 4.0 * (rows + entries) * channels + 8.0 * rows, 2.0 * rows * entries * channels
+
     return {name: f for name, f in locals().items() if callable(f) and name not in ("randn", "indices")}
 
 

@@ -1,8 +1,8 @@
-// CPU nearest_code: blocks of feature rows against the whole codebook, through OpenBLAS.
+// CPU nearest_code: tiles of feature rows against the whole codebook, through OpenBLAS.
 //
 // For finite values d_k = ||h||^2 - 2 h·e_k + ||e_k||^2, and ||h||^2 is the same for every k, so the argmin
-// of d_k is the argmin of the score s_k = ||e_k||^2 - 2 h·e_k: one GEMM per block of rows gives every h·e_k,
-// and the block's [rows, K] scores (never all M rows at once) are scanned for their smallest. Equal up to
+// of d_k is the argmin of the score s_k = ||e_k||^2 - 2 h·e_k: one GEMM per tile of rows gives every h·e_k,
+// and the tile's [rows, K] scores (never all M rows at once) are scanned for their smallest. Equal up to
 // rounding, not bit for bit: two entries within rounding of each other may be ordered differently than by
 // the direct sums. Where a row's scores are not all finite (a NaN or inf in h or an entry, or an overflow of
 // the expanded form), the row is redone with the direct sums of (h_c - e_kc)^2, which is the definition
@@ -20,8 +20,10 @@
 namespace trifecta {
 namespace {
 
-// Scores held at once: 2^18 of them (1 MiB in float) stay in the caches while they are scanned.
-constexpr int64_t kBlockScores = int64_t{1} << 18;
+// Scores a thread holds at once: 2^16 of them (256 KiB in float) stay in its caches while they are scanned.
+constexpr int64_t kTileScores = int64_t{1} << 16;
+// Rows worth splitting across threads: about a millisecond of multiply-adds each.
+constexpr int64_t kParallelMultiplyAdds = int64_t{1} << 20;
 
 // out[r][k] = a[r] · b[k] for a [rows, C] and b [K, C], both row-major.
 void dot_products(int rows, int entries, int channels, const float* a, const float* b, float* out) {
@@ -62,7 +64,7 @@ template <class T>
 void nearest_code_typed(const T* features, const T* codebook_raw, int64_t rows, int64_t entries, int64_t channels,
                         int64_t* indices) {
   using A = compute_t<T>;
-  std::vector<A> codebook_storage, block_storage;
+  std::vector<A> codebook_storage;
   const A* codebook = in_compute_type<T, A>(codebook_raw, entries * channels, codebook_storage);
   std::vector<A> squared_norms(entries);
   for (int64_t k = 0; k < entries; ++k) {
@@ -71,15 +73,19 @@ void nearest_code_typed(const T* features, const T* codebook_raw, int64_t rows, 
     squared_norms[k] = sum;
   }
 
-  const int64_t block_rows = std::clamp<int64_t>(kBlockScores / entries, 1, rows);
-  std::vector<A> dots(block_rows * entries);
-  for (int64_t first = 0; first < rows; first += block_rows) {
-    const int64_t count = std::min(block_rows, rows - first);
-    const A* block = in_compute_type<T, A>(features + first * channels, count * channels, block_storage);
-    dot_products(static_cast<int>(count), static_cast<int>(entries), static_cast<int>(channels), block, codebook,
-                 dots.data());
-    parallel_for(0, count, std::max<int64_t>(1, kElementwiseGrain / entries), [&](int64_t begin, int64_t end) {
-      for (int64_t r = begin; r < end; ++r) {
+  // Each thread takes a share of the rows and works through it a tile at a time, its GEMMs on its own
+  // thread (OpenBLAS's OpenMP build runs single-threaded inside a parallel region): one fork and join for
+  // the whole call, where a multithreaded GEMM per tile would synchronize the threads twice per tile.
+  const int64_t tile_rows = std::clamp<int64_t>(kTileScores / entries, 1, rows);
+  const int64_t grain = std::max<int64_t>(1, kParallelMultiplyAdds / (entries * channels));
+  parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
+    std::vector<A> dots(tile_rows * entries), tile_storage;
+    for (int64_t first = begin; first < end; first += tile_rows) {
+      const int64_t count = std::min(tile_rows, end - first);
+      const A* tile = in_compute_type<T, A>(features + first * channels, count * channels, tile_storage);
+      dot_products(static_cast<int>(count), static_cast<int>(entries), static_cast<int>(channels), tile, codebook,
+                   dots.data());
+      for (int64_t r = 0; r < count; ++r) {
         const A* row_dots = dots.data() + r * entries;
         A best_score = squared_norms[0] - 2 * row_dots[0];
         int64_t best = 0;
@@ -92,11 +98,10 @@ void nearest_code_typed(const T* features, const T* codebook_raw, int64_t rows, 
             best = k;
           }
         }
-        indices[first + r] =
-            finite ? best : nearest_by_direct_sums(block + r * channels, codebook, entries, channels);
+        indices[first + r] = finite ? best : nearest_by_direct_sums(tile + r * channels, codebook, entries, channels);
       }
-    });
-  }
+    }
+  });
 }
 
 void nearest_code_cpu(const Tensor& features, const Tensor& codebook, const Tensor& indices) {

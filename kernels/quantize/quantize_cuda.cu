@@ -8,7 +8,6 @@
 // order), and once the codebook is done a warp butterfly of nearer_code (kernels/quantize/quantize_ops.h)
 // merges the 32 lanes' bests of each row. Direct sums have no cancellation, and nearer_code is the CPU's
 // order, so both devices agree up to the rounding of near-ties.
-#include <algorithm>
 
 #include "kernels/kernel_signatures.h"
 #include "kernels/quantize/quantize_ops.h"
@@ -50,7 +49,7 @@ __global__ void nearest_code_kernel(const T* __restrict__ features, const T* __r
         entry_slice[i][lane] = k < entries && c < channels ? convert<A>(codebook[k * channels + c]) : A(0);
       }
       __syncthreads();
-      const int width = static_cast<int>(min<int64_t>(kTile, channels - first_channel));
+      const int width = channels - first_channel < kTile ? static_cast<int>(channels - first_channel) : kTile;
       for (int j = 0; j < width; ++j) {
         const A e = entry_slice[lane][j];
         for (int i = 0; i < kRowsPerThread; ++i) {

@@ -4,7 +4,8 @@
 //
 // The shapes reach the kernels' edges: one feature row; channels and entries that are no multiple of the
 // CUDA kernel's 32-wide tiles (33 channels span two slices, 70 entries three tiles); a codebook of 1030
-// entries, for which the CPU scores 254 rows per block, so 300 rows take two blocks; transposed and strided
+// entries, for which the CPU scores 63 rows per tile, so 400 rows, split between two threads, take four
+// tiles each, the last one partial; transposed and strided
 // inputs; an expanded (all-equal) codebook and small-integer values, where distances tie exactly; NaN and
 // infinities in the features and in the codebook, which the CPU's expanded form cannot rank and redoes term
 // by term.
@@ -47,7 +48,7 @@ TRIFECTA_OP_SPEC({
               {"one_row", {{{1, 7}}, {{9, 7}}}},
               {"odd_channels_partial_tiles", {{{37, 33}}, {{70, 33}}}},
               {"one_entry", {{{6, 4}}, {{1, 4}}}},
-              {"two_cpu_blocks", {{{300, 6}}, {{1030, 6}}}},
+              {"several_cpu_tiles", {{{400, 6}}, {{1030, 6}}}},
               {"transposed_features_strided_codebook",
                {{{6, 9}, Domain::Normal, Layout::Transposed}, {{11, 9}, Domain::Normal, Layout::Strided}}},
               {"expanded_codebook_ties", {{{7, 5}}, {{6, 5}, Domain::Normal, Layout::Expanded}}},
