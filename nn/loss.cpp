@@ -101,4 +101,29 @@ Tensor kl_diag_gaussian_standard(const Tensor& mu, const Tensor& logvar, LossRed
   return reduce(mul(per_example(per_dim), 0.5), reduction);
 }
 
+namespace {
+
+void check_scores(const char* loss, const char* which, const Tensor& scores) {
+  TRIFECTA_CHECK(scores.defined(), loss, "undefined ", which);
+  TRIFECTA_CHECK(is_floating(scores.dtype()), loss, which, " needs a floating dtype, got ", scores.str());
+  TRIFECTA_CHECK(scores.numel() > 0, loss, which, " is empty: the mean needs at least one score");
+}
+
+}  // namespace
+
+Tensor hinge_discriminator_loss(const Tensor& real_scores, const Tensor& fake_scores) {
+  const char* name = "hinge_discriminator_loss";
+  check_scores(name, "real_scores", real_scores);
+  check_scores(name, "fake_scores", fake_scores);
+  TRIFECTA_CHECK(real_scores.dtype() == fake_scores.dtype() && real_scores.device() == fake_scores.device(), name,
+                 "real and fake scores must have one dtype and device, got ", real_scores.str(), " and ",
+                 fake_scores.str());
+  return add(mean(relu(add(neg(real_scores), 1.0))), mean(relu(add(fake_scores, 1.0))));
+}
+
+Tensor hinge_generator_loss(const Tensor& fake_scores) {
+  check_scores("hinge_generator_loss", "fake_scores", fake_scores);
+  return neg(mean(fake_scores));
+}
+
 }  // namespace trifecta::nn

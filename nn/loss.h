@@ -1,6 +1,7 @@
 // Loss functions for training: regression, binary and multi-class classification, and the two terms of a
 // VAE's objective (a Gaussian decoder likelihood with a learned scale, and the KL divergence of a diagonal
-// Gaussian posterior from the standard normal prior). Each differentiates through trifecta's ops.
+// Gaussian posterior from the standard normal prior), and the hinge losses of adversarial training. Each
+// differentiates through trifecta's ops.
 //
 // Reductions: the elementwise losses (mse_loss, binary_cross_entropy_with_logits) and cross_entropy reduce
 // over elements (Mean divides by their count, as PyTorch's); the per-example losses (gaussian_nll,
@@ -46,5 +47,15 @@ Tensor gaussian_nll(const Tensor& x, const Tensor& mean, const Tensor& log_gamma
 // mu and logvar have one shape [N, ...].
 Tensor kl_diag_gaussian_standard(const Tensor& mu, const Tensor& logvar,
                                  LossReduction reduction = LossReduction::Mean);
+
+// The hinge losses of a GAN (Lim & Ye 2017, "Geometric GAN"; the form Miyato et al. 2018, "Spectral
+// Normalization for Generative Adversarial Networks", train SN-GAN with), on the discriminator's raw scores:
+//     L_D = mean(relu(1 - D(x))) + mean(relu(1 + D(G(z))))
+//     L_G = -mean(D(G(z)))
+// Each mean is over its own scores (any shape, at least one element), so real and fake batches may differ
+// in size. The discriminator is pushed to score real images above 1 and fakes below -1 and gets no
+// gradient from those already past the margin; the generator raises its fakes' scores without a margin.
+Tensor hinge_discriminator_loss(const Tensor& real_scores, const Tensor& fake_scores);
+Tensor hinge_generator_loss(const Tensor& fake_scores);
 
 }  // namespace trifecta::nn

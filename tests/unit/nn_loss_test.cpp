@@ -172,5 +172,32 @@ TEST(NnLoss, KlOfDiagonalGaussianFromStandardNormal) {
   EXPECT_THROW(kl_diag_gaussian_standard(zeros({2}, DType::Int64), zeros({2}, DType::Int64)), Error);
 }
 
+double hinge_positive(double x) { return x > 0 ? x : 0; }
+
+TEST(NnLoss, HingeLossesOfAGan) {
+  // Real and fake batches of different sizes and shapes: each mean is over its own scores.
+  const Tensor real = mul(randn64({5, 1}, 20), 2.0), fake = mul(randn64({3}, 21), 2.0);
+  const std::vector<double> r = values(real), f = values(fake);
+  double real_term = 0, fake_term = 0, fake_mean = 0;
+  for (double x : r) real_term += hinge_positive(1 - x) / r.size();
+  for (double x : f) fake_term += hinge_positive(1 + x) / f.size();
+  for (double x : f) fake_mean += x / f.size();
+  expect_values(hinge_discriminator_loss(real, fake), {real_term + fake_term}, 1e-12, "discriminator");
+  expect_values(hinge_generator_loss(fake), {-fake_mean}, 1e-12, "generator");
+  // Scores past the margins (real above 1, fake below -1) cost the discriminator nothing.
+  expect_values(hinge_discriminator_loss(from_vector<double>({1.5, 3}, {2}), from_vector<double>({-2, -1.25}, {2})),
+                {0}, 0, "past the margins");
+  expect_values(hinge_discriminator_loss(from_vector<double>({0.5}, {1}), from_vector<double>({0.25}, {1})),
+                {0.5 + 1.25}, 1e-15, "inside the margins");
+  // The gradient, away from the kinks at +-1 (random scores never sit on them).
+  expect_gradients([](const auto& in) { return hinge_discriminator_loss(in[0], in[1]); },
+                   {randn64({4, 1}, 22), randn64({6, 1}, 23)});
+  expect_gradients([](const auto& in) { return hinge_generator_loss(in[0]); }, {randn64({4, 1}, 24)});
+  EXPECT_THROW(hinge_discriminator_loss(real, Tensor()), Error);
+  EXPECT_THROW(hinge_discriminator_loss(real, zeros({0})), Error);
+  EXPECT_THROW(hinge_discriminator_loss(real, zeros({3}, DType::Float32)), Error);  // dtypes differ
+  EXPECT_THROW(hinge_generator_loss(zeros({2}, DType::Int64)), Error);
+}
+
 }  // namespace
 }  // namespace trifecta::nn

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "models/common/image_metrics/symmetric_eigen.h"
 #include "nn/nn.h"
 
 namespace trifecta::nn {
@@ -118,6 +119,39 @@ TEST(NnSpectralNorm, SigmaConvergesToTheLargestSingularValue) {
   ConvTranspose2d deconv(4, 3, 2, {.stride = 2}, &g);
   apply_spectral_norm(deconv, {.n_power_iterations = 2}, &g);
   expect_converges(deconv, rand({1, 4, 2, 2}, DType::Float64, &g), 1);
+}
+
+// The same against LAPACK: sigma^2 is the largest eigenvalue of W^T W (dsyevd through
+// image_metrics::symmetric_eigen), so after many power iterations ||W||_F / ||W / sigma||_F equals it.
+void expect_sigma_is_lapacks(WeightedLayer& layer, const Tensor& input, int64_t dim) {
+  layer.to(DType::Float64);
+  layer.train();
+  for (int step = 0; step < 2000; ++step) layer.forward(input);
+  layer.eval();
+  int64_t rows = 0, cols = 0;
+  const std::vector<double> m = host_matrix(layer.weight, dim, rows, cols);
+  std::vector<double> gram(static_cast<size_t>(cols * cols), 0.0);
+  for (int64_t i = 0; i < cols; ++i)
+    for (int64_t j = 0; j < cols; ++j)
+      for (int64_t r = 0; r < rows; ++r) gram[i * cols + j] += m[r * cols + i] * m[r * cols + j];
+  const image_metrics::SymmetricEigen eigen = image_metrics::symmetric_eigen(gram, cols, "W^T W");
+  const double largest_singular_value = std::sqrt(eigen.values.back());
+  const double sigma = std::sqrt(sum(square(layer.weight)).item<double>() /
+                                 sum(square(layer.effective_weight())).item<double>());
+  EXPECT_NEAR(sigma, largest_singular_value, 1e-9 * largest_singular_value) << layer.type_name();
+  // Not a trivial agreement: the second singular value is well apart, and sigma is no other norm.
+  EXPECT_LT(std::sqrt(eigen.values[eigen.values.size() - 2]), 0.99 * largest_singular_value);
+}
+
+TEST(NnSpectralNorm, SigmaEqualsTheLargestSingularValueFromLapack) {
+  Generator g(12);
+  Linear linear(20, 12, true, &g);
+  apply_spectral_norm(linear, {}, &g);
+  expect_sigma_is_lapacks(linear, rand({2, 20}, DType::Float64, &g), 0);
+
+  Conv2d conv(3, 8, 3, {}, &g);  // an 8 x 27 matrix
+  apply_spectral_norm(conv, {}, &g);
+  expect_sigma_is_lapacks(conv, rand({1, 3, 5, 5}, DType::Float64, &g), 0);
 }
 
 TEST(NnSpectralNorm, OnlyTrainingForwardsMoveUAndV) {
