@@ -5,17 +5,23 @@
 // waking threads) runs as one slice, and OpenBLAS may spread its GEMMs over its own threads. Within a slice,
 // images on small maps share GEMMs (kGemmColumns below), so a 7x7 map does not make 49-column products.
 //
+// The float32 forward on wide maps skips im2col and BLAS: conv2d_implicit_gemm below packs the input straight
+// into the panels of our own GEMM (conv_gemm_cpu.h), where it measured faster (implicit_gemm_pays).
+//
 // im2col and col2im walk col row by row: one row is one (channel, kernel tap) pair, and for a fixed kernel
 // row p each output row i reads one input row, so both loops stream through memory and the inner loop is a
 // contiguous copy when the stride is 1. Strided or narrow outputs go through a table of offsets instead
 // (TapTable below).
 #include <algorithm>
+#include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include <cblas.h>
 
 #include "kernels/common/parallel.h"
 #include "kernels/conv/conv.h"
+#include "kernels/conv/conv_gemm_cpu.h"
 #include "kernels/kernel_signatures.h"
 #include "kernels/registry.h"
 
@@ -292,6 +298,120 @@ void conv2d_typed(const ConvGeometry& g, const T* x, const T* w, const T* bias, 
   });
 }
 
+// float32 forward as an implicit GEMM (conv_gemm_cpu.h) over phase planes, so that every col row the
+// micro-kernel reads is one contiguous run of memory and packing a B panel is a 64-byte copy.
+//
+// Pad each image with zeros and split it, for stride s, into s_h * s_w phase planes: phase (a, b) holds
+// padded[u*sh + a, v*sw + b] (a stride-1 convolution has one phase, the padded image). Kernel tap (p, q)
+// reads padded[i*sh + p*dh, j*sw + q*dw] = phase((p*dh) % sh, (q*dw) % sw)[i + p*dh/sh, j + q*dw/sw]: a
+// stride-1 window. Numbering the output (i, j) as i*Wq + j over the phase width Wq (not the output width)
+// makes col row (c, p, q) the run of the phase plane starting at (p*dh/sh)*Wq + q*dw/sw. The columns with
+// j >= out_w are computed and dropped (Wq - out_w of every Wq: 2/30 at 28x28 pad 1, 1/8 at 14 -> 7 stride
+// 2), the price of a packing pass with no per-entry index or bounds arithmetic.
+struct PhasePlanes {
+  int64_t height, width, plane;  // Hq, Wq; plane: Hq * Wq plus one row of slack the dropped columns overrun
+  int64_t per_image;             // C * sh * sw planes
+
+  explicit PhasePlanes(const ConvGeometry& g) {
+    const int64_t padded_h = std::max((g.out_h - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h + 1, g.in_h + g.pad_h);
+    const int64_t padded_w = std::max((g.out_w - 1) * g.stride_w + (g.kernel_w - 1) * g.dilation_w + 1, g.in_w + g.pad_w);
+    height = (padded_h + g.stride_h - 1) / g.stride_h;
+    width = (padded_w + g.stride_w - 1) / g.stride_w;
+    plane = (height + 1) * width;
+    per_image = g.in_channels * g.stride_h * g.stride_w * plane;
+  }
+
+  // Writes image x's planes to out, whose padding entries are zero already (they are never written).
+  void fill(const ConvGeometry& g, const float* x, float* out) const {
+    for (int64_t c = 0; c < g.in_channels; ++c)
+      for (int64_t h = 0; h < g.in_h; ++h) {
+        const int64_t r = h + g.pad_h, a = r % g.stride_h;
+        const float* src = x + (c * g.in_h + h) * g.in_w;
+        if (g.stride_w == 1) {
+          std::copy_n(src, g.in_w, out + (c * g.stride_h + a) * plane + (r / g.stride_h) * width + g.pad_w);
+          continue;
+        }
+        for (int64_t b = 0; b < g.stride_w; ++b) {
+          float* dst = out + ((c * g.stride_h + a) * g.stride_w + b) * plane + (r / g.stride_h) * width;
+          // Input column w lands in phase (w + pad_w) % sw at (w + pad_w) / sw.
+          for (int64_t w = (b - g.pad_w % g.stride_w + g.stride_w) % g.stride_w; w < g.in_w; w += g.stride_w)
+            dst[(w + g.pad_w) / g.stride_w] = src[w];
+        }
+      }
+  }
+
+  // Offset within an image's planes of col row (c, p, q)'s run.
+  int64_t row_start(const ConvGeometry& g, int64_t c, int64_t p, int64_t q) const {
+    const int64_t dy = p * g.dilation_h, dx = q * g.dilation_w;
+    return ((c * g.stride_h + dy % g.stride_h) * g.stride_w + dx % g.stride_w) * plane + (dy / g.stride_h) * width +
+           dx / g.stride_w;
+  }
+};
+
+// Whether the implicit GEMM beats im2col + BLAS here, measured single-threaded on AMD Zen 4 (bench/results/
+// 2026-12-01-cpu-conv-*.md): the dropped columns cost what the skipped unfold and repack save once they pass
+// about 1/20 of the columns. 3x3 pad 1 at 56x56 (2/58 dropped) ran 0.7-0.9x BLAS's time, at 28x28 (2/30) the
+// same time, at 14x14 (2/16) and 4x4 stride 2 to 7x7 (1/8) 1.1-1.3x. The one-channel layers (K = 16) lost
+// too: too little GEMM per packed entry.
+bool implicit_gemm_pays(const ConvGeometry& g) {
+  const PhasePlanes phases(g);
+  return 20 * (phases.width - g.out_w) <= phases.width && g.patch_size() >= 32;
+}
+
+void conv2d_implicit_gemm(const ConvGeometry& g, const float* x, const float* w, const float* bias, float* y) {
+  const int64_t O = g.out_channels, P = g.out_pixels(), image = g.in_channels * g.in_pixels();
+  const int64_t taps = g.kernel_h * g.kernel_w;
+  const PhasePlanes phases(g);
+  const int64_t E = g.out_h * phases.width;  // columns per image, the dropped ones included
+  ConvPlan plan = conv_plan(g);
+  plan.col_size = plan.matrix_size = 0;  // neither col nor the BLAS path's group matrix
+  const conv_gemm::PackedA packed_w = conv_gemm::pack_a(conv_gemm::best_tile(), w, O, g.patch_size(), bias);
+  const int64_t NR = packed_w.tile.columns;
+  std::vector<int64_t> starts(static_cast<size_t>(g.patch_size()));  // of col row k = (c, p, q)'s run
+  for (int64_t k = 0; k < g.patch_size(); ++k)
+    starts[static_cast<size_t>(k)] = phases.row_start(g, k / taps, k % taps / g.kernel_w, k % taps % g.kernel_w);
+  for_each_batch_slice<float>(g, plan, 0, [&](int64_t begin, int64_t end, const SliceScratch<float>&, int64_t) {
+    std::vector<float> planes(static_cast<size_t>(plan.group * phases.per_image), 0.0f);
+    std::vector<float> product(static_cast<size_t>(O * plan.group * E));
+    conv_gemm::AlignedBuffer block;
+    for_each_group(begin, end, plan.group, [&](int64_t first, int64_t count) {
+      for (int64_t n = 0; n < count; ++n) phases.fill(g, x + (first + n) * image, planes.data() + n * phases.per_image);
+      const int64_t columns = count * E;
+      // B[k0 : k0 + depth, n0 : n0 + nc] as NR-column panels: column n*E + e of row (c, p, q) is entry e of
+      // image n's run for (c, p, q).
+      const auto pack = [&](int64_t k0, int64_t depth, int64_t n0, int64_t nc, float* panels) {
+        for (int64_t j = 0; j < nc; j += NR) {
+          float* panel = panels + (j / NR) * depth * NR;
+          const int64_t col = n0 + j, e = col % E, width = std::min(NR, nc - j);
+          if (width == NR && e + NR <= E) {  // one run per row, from one image
+            const float* image_planes = planes.data() + (col / E) * phases.per_image + e;
+            for (int64_t k = k0; k < k0 + depth; ++k)
+              conv_gemm::copy_panel_row(panel + (k - k0) * NR, image_planes + starts[static_cast<size_t>(k)], NR);
+            continue;
+          }
+          // The last panel, or one straddling two images: a run from each image, then zeros.
+          for (int64_t k = k0; k < k0 + depth; ++k) {
+            float* row = panel + (k - k0) * NR;
+            for (int64_t t = 0; t < width;) {
+              const int64_t at = col + t, length = std::min(width - t, E - at % E);
+              std::copy_n(planes.data() + (at / E) * phases.per_image + starts[static_cast<size_t>(k)] + at % E, length,
+                          row + t);
+              t += length;
+            }
+            std::fill(row + width, row + NR, 0.0f);
+          }
+        }
+      };
+      conv_gemm::gemm(packed_w, columns, pack, product.data(), columns, block);
+      for (int64_t n = 0; n < count; ++n)
+        for (int64_t o = 0; o < O; ++o)
+          for (int64_t i = 0; i < g.out_h; ++i)
+            std::copy_n(product.data() + o * columns + n * E + i * phases.width, g.out_w,
+                        y + ((first + n) * O + o) * P + i * g.out_w);
+    });
+  });
+}
+
 template <class T>
 void conv2d_backward_input_typed(const ConvGeometry& g, const T* grad_y, const T* w, T* grad_x) {
   const int64_t K = g.patch_size(), P = g.out_pixels(), O = g.out_channels, image = g.in_channels * g.in_pixels();
@@ -358,6 +478,13 @@ void dispatch_blas_dtype(DType dtype, const char* op, F&& f) {
 void conv2d_cpu(const ConvGeometry& g, const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& y) {
   dispatch_blas_dtype(x.dtype(), "conv2d", [&](auto tag) {
     using T = typename decltype(tag)::type;
+    if constexpr (std::is_same_v<T, float>) {
+      if (implicit_gemm_pays(g))
+        return conv2d_implicit_gemm(g, static_cast<const float*>(x.raw_data()),
+                                    static_cast<const float*>(weight.raw_data()),
+                                    bias.defined() ? static_cast<const float*>(bias.raw_data()) : nullptr,
+                                    static_cast<float*>(y.raw_data()));
+    }
     conv2d_typed<T>(g, static_cast<const T*>(x.raw_data()), static_cast<const T*>(weight.raw_data()),
                     bias.defined() ? static_cast<const T*>(bias.raw_data()) : nullptr, static_cast<T*>(y.raw_data()));
   });

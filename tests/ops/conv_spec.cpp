@@ -53,6 +53,14 @@ TRIFECTA_OP_SPEC({
             // through a table), and a lone image with a 1x1 kernel multiplies x in place.
             {"wide_rows_batch2", {{{2, 2, 3, 18}}, {{2, 2, 3, 3}}, {{2}}}, {1, 1, 1, 1, 1, 1}},
             {"kernel_1x1_single_image", {{{1, 3, 2, 4}}, {{2, 3, 1, 1}}, {{2}}}, {1, 1, 0, 0, 1, 1}},
+            // The float32 implicit GEMM (outputs at least 20x wider than the columns it drops, K >= 32): rows and
+            // columns off the micro-kernel tiles (8 x 48 or 6 x 16), panels straddling images of a group, two
+            // depth blocks (K 117), two column blocks (840 columns), a 1x1 kernel, stride-2 phase planes.
+            {"implicit_gemm_group_of_3", {{{3, 4, 3, 41}}, {{9, 4, 3, 3}}, {{9}}}, {1, 1, 1, 1, 1, 1}},
+            {"implicit_gemm_deep", {{{1, 13, 2, 40}}, {{10, 13, 3, 3}}}, {1, 1, 1, 1, 1, 1}},
+            {"implicit_gemm_wide_map", {{{1, 4, 20, 40}}, {{3, 4, 3, 3}}, {{3}}}, {1, 1, 1, 1, 1, 1}},
+            {"implicit_gemm_1x1", {{{1, 32, 2, 5}}, {{3, 32, 1, 1}}, {{3}}}, {1, 1, 0, 0, 1, 1}},
+            {"implicit_gemm_stride2", {{{2, 8, 4, 10}}, {{5, 8, 2, 2}}}, {2, 2, 0, 0, 1, 1}},
             {"transposed_input",
              {{{2, 2, 5, 4}, Domain::Normal, Layout::Transposed}, {{3, 2, 3, 3}}, {{3}}},
              {1, 2, 1, 0, 1, 1}},

@@ -119,6 +119,24 @@ TEST(Conv2dCpu, BatchSplitMatchesOneThread) {
   }
 }
 
+// float32 runs the implicit GEMM (conv_cpu.cpp) on maps this wide: split across threads it must give the
+// single thread's results exactly, and the definition's to float32 rounding.
+TEST(Conv2dCpu, ImplicitGemmBatchSplitMatchesOneThread) {
+  const int threads = get_num_threads();
+  Generator gen(11);
+  const Tensor x = randn({6, 32, 4, 48}, DType::Float32, &gen), w = randn({16, 32, 3, 3}, DType::Float32, &gen);
+  const Tensor b = randn({16}, DType::Float32, &gen);
+  set_num_threads(std::max(2, threads));
+  const std::vector<double> split = conv2d(x, w, b, 1, 1).to_vector<double>();
+  set_num_threads(1);
+  const std::vector<double> serial = conv2d(x, w, b, 1, 1).to_vector<double>();
+  set_num_threads(threads);
+  std::vector<double> expected = direct_conv2d(x, w, 1, 1);
+  for (size_t i = 0; i < expected.size(); ++i) expected[i] += b.to_vector<double>()[(i / (4 * 48)) % 16];
+  expect_near_all(split, serial, 0.0);
+  expect_near_all(split, expected, 1e-4);
+}
+
 // Dilation can leave a window entirely in the padding: its maximum is -inf and it sends no gradient.
 TEST(MaxPool2d, WindowWithoutRealPixels) {
   const Tensor x = from_vector<double>({1.0, 2.0, 3.0}, {1, 1, 1, 3}).requires_grad_();
