@@ -189,8 +189,10 @@ class Sweep:
         self.train("gan", folder, steps, flags + [
             "--eval-every", str(every), "--fid-samples", str(self.args.curve_samples),
             "--kid-subsets", "1" if min(reference, self.args.curve_samples) < 1000 else "10"], seed)
-        return [{"step": line["step"], "fid_f": line["fid_f"], "kid_f": line["kid_f"]}
-                for line in metrics(folder) if "fid_f" in line]
+        # By step: a resumed run logs again the evaluations its killed predecessor made after its checkpoint.
+        curve = {line["step"]: {"step": line["step"], "fid_f": line["fid_f"], "kid_f": line["kid_f"]}
+                 for line in metrics(folder) if "fid_f" in line}
+        return [curve[step] for step in sorted(curve)]
 
     def scored_samples(self, binary, folder, scores_path):
         """FID-F and KID-F of --samples samples of the trained run in folder."""
