@@ -432,6 +432,9 @@ def main():
     os.makedirs(args.images, exist_ok=True)
     sweep = Sweep(args)
     started = time.time()
+    # The commit the sweep starts from (it may run for hours while the tree moves on).
+    commit = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"], capture_output=True,
+                            text=True).stdout.strip()
     floor = None
     if args.samples_limit > 0:
         floor = {**sweep.score("train", os.path.join(args.out, "floor.json"), args.samples_limit), "samples_limit": args.samples_limit}
@@ -443,7 +446,6 @@ def main():
         shutil.copyfile(results[row][0]["trifecta"]["grid"], os.path.join(args.images, f"{row}_samples.png"))
     summary = summarize(results)
     fragment = table(results, summary, floor)
-    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     write_json(os.path.join(args.out, "results.json"), {
         "date": time.strftime("%Y-%m-%d", time.gmtime()), "commit": commit, "note": LOAD_NOTE, "floor": floor,
         "budget_minutes": args.budget_minutes, "threads": args.threads, "device": args.device,
