@@ -18,7 +18,6 @@ import resource
 import sys
 import time
 
-import numpy as np
 import torch
 import torch.nn as nn
 from torch.nn.utils import spectral_norm
@@ -28,6 +27,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "oracle"))
 import philox  # noqa: E402
 import safetensors_np  # noqa: E402
+from sample_files import add_sample_flags, check_sample_flags, decode_in_batches, write_samples  # noqa: E402
 from vae_torch import NOISE_XOR, Noise, load_split  # noqa: E402
 
 SAMPLE_SEED = 20261201  # models/gan/train.cpp's kSampleSeed
@@ -147,11 +147,9 @@ def update_ema(model, decay):
 
 def draw_samples(sampler, count, latent, device):
     """count images from z = Philox normals of SAMPLE_SEED, in eval mode, as trifecta's gan::draw_samples."""
-    noise = Noise(SAMPLE_SEED)
-    z = noise.randn((count, latent), device)
+    z = Noise(SAMPLE_SEED).randn((count, latent), device)
     sampler.eval()
-    with torch.no_grad():
-        images = torch.cat([sampler(z[s:s + 500]) for s in range(0, count, 500)]).cpu()
+    images = decode_in_batches(sampler, z)
     sampler.train()
     return images
 
@@ -179,10 +177,10 @@ def main():
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--data-dir", default=os.environ.get("TRIFECTA_FASHION_MNIST", "/usr/share/datasets/fashion-mnist"))
     parser.add_argument("--train-limit", type=int, default=-1)
-    parser.add_argument("--samples", help="write this many samples to --samples-out after training", type=int, default=0)
-    parser.add_argument("--samples-out", help="a .safetensors file (tensor \"images\", [N, 1, 28, 28] in [0, 1])")
+    add_sample_flags(parser)
     parser.add_argument("--result", help="also write the JSON line to this file")
     args = parser.parse_args()
+    check_sample_flags(parser, args)
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     beta1, beta2 = (float(b) for b in args.betas.split(","))
@@ -247,8 +245,7 @@ def main():
 
     if args.samples > 0:
         sampler = model.generator_ema if args.ema_decay > 0 else G
-        images = draw_samples(sampler, args.samples, args.latent, device).numpy().astype(np.float32)
-        safetensors_np.save(args.samples_out, {"images": images}, {"model_kind": "sngan-torch"})
+        write_samples(args, draw_samples(sampler, args.samples, args.latent, device), "sngan-torch")
     steady = sorted(step_times[min(5, len(step_times) - 1):])
     ms = 1e3 * steady[len(steady) // 2]
     peak = (torch.cuda.max_memory_allocated() if device.type == "cuda"

@@ -6,7 +6,10 @@ the same order (the Philox Fisher-Yates of data/epoch_order.cpp) with the same r
 (trifecta's Philox normals), the same KL-weight schedule (optim/kl_schedule.h) and torch.optim.Adam. Prints
 one JSON line (also written to --result) with ms/step, images/s, peak memory, every step's loss, the test
 negative ELBO (a WAE: the test reconstruction cost and MMD) and the flags it ran with, under the names
-`vae train` gives them.
+`vae train` gives them. --samples writes decoded prior draws as `vae sample --format safetensors` does (the
+same z; a second stage decodes its u to z first, then the first stage decodes z), for `classify fid` to score;
+--save-weights writes the trained model in the layout of trifecta's checkpoint, so a twin's stage 1 can be
+the --from of the twin's own stage 2 and the Two-Stage VAE is compared end to end.
 
     /usr/bin/python3 bench/reference/vae_torch.py --init runs/vae/init.safetensors --steps 200 ...
 """
@@ -29,9 +32,11 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "oracle"))
 import philox  # noqa: E402
 import safetensors_np  # noqa: E402
+from sample_files import add_sample_flags, check_sample_flags, decode_in_batches, write_samples  # noqa: E402
 
 NOISE_XOR = 0x9E3779B97F4A7C15
 EVAL_XOR = 0xD1B54A32D192ED03
+SAMPLE_SEED = 20261121  # models/vae/train.h's kSampleSeed
 
 
 def load_split(directory, split, limit):
@@ -193,13 +198,25 @@ def second_stage_terms(model, rows, latent, noise):
     return per_dim.sum(1), 0.5 * (mu ** 2 + torch.exp(logvar) - 1 - logvar).sum(1)
 
 
-def first_stage(run, device):
-    """The VAE of trifecta's stage-1 run folder, in eval mode, with the architecture its checkpoint recorded."""
-    weights, metadata = safetensors_np.load(os.path.join(run, "checkpoint.safetensors"))
+def first_stage(source, device):
+    """The VAE of a stage-1 run, in eval mode, with the architecture its weights recorded: trifecta's run
+    folder (its checkpoint.safetensors) or a file the twin's --save-weights wrote in the same layout."""
+    path = source if os.path.isfile(source) else os.path.join(source, "checkpoint.safetensors")
+    weights, metadata = safetensors_np.load(path)
     config = json.loads(metadata["config"])
     model = build(config["architecture"], config["likelihood"], config["latent"], config["hidden"])
     model.load_state_dict({k[len("model."):]: torch.from_numpy(v) for k, v in weights.items() if k.startswith("model.")})
     return model.to(device).eval(), config
+
+
+def save_weights(path, model, args):
+    """The trained model as trifecta's checkpoint holds it (tensors "model.<name>", the run's flags as JSON
+    in "config"), written through a temporary file so a killed run leaves none half-written."""
+    config = {"architecture": args.architecture, "likelihood": args.likelihood, "latent": args.latent,
+              "hidden": args.hidden, "objective": args.objective, "stage": args.stage}
+    tensors = {"model." + name: value.detach().cpu().numpy() for name, value in model.state_dict().items()}
+    safetensors_np.save(path + ".partial", tensors, {"config": json.dumps(config), "model_kind": "vae-torch"})
+    os.replace(path + ".partial", path)
 
 
 def posterior_table(model, images, architecture, latent, device):
@@ -224,7 +241,8 @@ def main():
     parser.add_argument("--wae-lambda", type=float, default=10.0)
     parser.add_argument("--disc-lr", type=float, default=5e-4)
     parser.add_argument("--stage", type=int, default=1, choices=[1, 2])
-    parser.add_argument("--from", dest="from_run", default="", help="--stage 2: trifecta's stage-1 run folder")
+    parser.add_argument("--from", dest="from_run", default="",
+                        help="--stage 2: trifecta's stage-1 run folder, or the twin's stage-1 --save-weights file")
     parser.add_argument("--stage2-hidden", type=int, default=1024)
     parser.add_argument("--kl-schedule", default="constant:1")
     parser.add_argument("--seed", type=int, default=0)
@@ -234,7 +252,10 @@ def main():
     parser.add_argument("--train-limit", type=int, default=-1)
     parser.add_argument("--test-limit", type=int, default=-1)
     parser.add_argument("--result", help="also write the JSON line to this file")
+    parser.add_argument("--save-weights", help="write the trained model to this .safetensors file")
+    add_sample_flags(parser)
     args = parser.parse_args()
+    check_sample_flags(parser, args)
     beta = kl_schedule(args.kl_schedule)
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
@@ -301,6 +322,17 @@ def main():
             recon, kl = negative_elbo_terms(model, x, args.likelihood, args.latent, noise, args.architecture)
             return {"test_negative_elbo": (recon + kl).sum().item()}
 
+    # Images from prior draws, as trifecta's draw_samples: the decoder's mean image of z, or, for a second
+    # stage, of the z its decoder maps u to (its mean; no gamma_z noise on top).
+    if args.stage == 2:
+        def decode_prior(u):
+            return torch.sigmoid(first.dec(model.dec_out(torch.cat([model.dec(u), u], 1))))
+    else:
+        latent = args.latent
+
+        def decode_prior(z):
+            return torch.sigmoid(model.dec(z))
+
     weights, _ = safetensors_np.load(args.init)
     model.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()}, strict=True)
     model.to(device)
@@ -344,11 +376,17 @@ def main():
                 totals[name] = totals.get(name, 0.0) + value
             batches += 1
     scores = {name: value / (batches if name == "test_mmd" else test.shape[0]) for name, value in totals.items()}
+    if args.save_weights:
+        save_weights(args.save_weights, model, args)
+    if args.samples > 0:
+        write_samples(args, decode_in_batches(decode_prior, Noise(SAMPLE_SEED).randn((args.samples, latent), device)),
+                      "vae-torch")
     steady = sorted(step_times[min(5, len(step_times) - 1):])
     ms = 1e3 * steady[len(steady) // 2]
     peak = (torch.cuda.max_memory_allocated() if device.type == "cuda"
             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
-    flags = {name.replace("_", "-"): value for name, value in vars(args).items() if name != "result"}
+    flags = {name.replace("_", "-"): value for name, value in vars(args).items()
+             if name not in ("result", "save_weights", "samples", "samples_out")}
     flags["from"] = flags.pop("from-run")
     line = json.dumps({"impl": "pytorch", "ms_per_step": ms, "images_per_second": args.batch_size / ms * 1e3,
                        "peak_memory_bytes": peak, **scores,

@@ -13,17 +13,16 @@
 #include "data/fashion_mnist.h"
 #include "data/image_grid.h"
 #include "data/loader.h"
-#include "data/npy.h"
 #include "models/common/checkpoint.h"
 #include "models/common/dataset_flags.h"
 #include "models/common/runtime.h"
+#include "models/common/sample_files.h"
 #include "models/common/trainer.h"
 #include "models/vae/two_stage.h"
 #include "models/vae/wae.h"
 #include "optim/adam.h"
 #include "optim/kl_schedule.h"
 #include "optim/lr_schedule.h"
-#include "tensor/safetensors.h"
 
 namespace trifecta::vae {
 
@@ -121,9 +120,7 @@ CommandLine command_line() {
   Flags& sample = cli.add_command("sample", "write decoded draws from the prior, from the checkpoint in --out, to "
                                             "<out>/samples.png (an image grid), samples.safetensors or samples.npy");
   add_checkpoint_flags(sample);
-  sample.add_int("count", kSamples, "how many images to draw");
-  sample.add_string("format", "png", "png (an 8-wide grid), safetensors (tensor \"images\") or npy: [count, 1, 28, 28] "
-                                     "float32 in [0, 1], for the image-quality metrics (data/image_set.h)");
+  add_sample_file_flags(sample, kSamples);
   Flags& reconstruct = cli.add_command("reconstruct", "write reconstructions.png: test images above their reconstructions");
   add_checkpoint_flags(reconstruct);
   add_data_dir_flag(reconstruct);
@@ -266,22 +263,10 @@ Evaluation evaluate_checkpoint(const Flags& flags) {
 
 void sample_from_checkpoint(const Flags& flags) {
   apply_threads(flags);
-  const int64_t count = flags.get_int("count");
-  const std::string format = flags.get_string("format");
-  TRIFECTA_CHECK(count >= 1 && count <= 1000000, "vae sample --count", "expects 1 to 1000000 images, got ", count);
-  TRIFECTA_CHECK(format == "png" || format == "safetensors" || format == "npy", "vae sample --format",
-                 "expects png, safetensors or npy, got '", format, "'");
+  const int64_t count = checked_sample_count(flags);
   const TwoStage model = load_model(flags);
-  const std::string path = (std::filesystem::path(flags.get_string("out")) / ("samples." + format)).string();
-  const Tensor images = draw_samples(*model.first, count, kSampleSeed, model.second.get());
-  if (format == "png") {
-    save_image_grid(path, images, 8);
-  } else if (format == "safetensors") {
-    save_safetensors(path, {{"images", images}}, {{"model_kind", model.kind()}, {"seed", std::to_string(kSampleSeed)}});
-  } else {
-    write_npy(path, images);
-  }
-  std::printf("wrote %lld samples to %s\n", static_cast<long long>(count), path.c_str());
+  write_sample_file(flags, draw_samples(*model.first, count, kSampleSeed, model.second.get()), model.kind(),
+                    kSampleSeed);
 }
 
 void reconstruct_from_checkpoint(const Flags& flags) {
