@@ -25,7 +25,6 @@ killed sweep rerun picks up where it stopped (a half-trained run continues with 
 """
 import argparse
 import json
-import math
 import os
 import shutil
 import statistics

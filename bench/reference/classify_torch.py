@@ -19,7 +19,6 @@ import hashlib
 import json
 import math
 import os
-import resource
 import sys
 import time
 
@@ -32,6 +31,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "oracle"))
 import philox  # noqa: E402
+from twin_report import report  # noqa: E402
 import safetensors_np  # noqa: E402
 
 # The Fashion-MNIST training set's pixel mean and standard deviation (models/classify/classifier.h).
@@ -224,20 +224,9 @@ def main():
     train_seconds = time.perf_counter() - start
 
     accuracy, test_loss = evaluate(model, test_images, test_labels, device)
-    steady = sorted(step_times[min(5, len(step_times) - 1):])
-    ms = 1e3 * steady[len(steady) // 2]
-    peak = (torch.cuda.max_memory_allocated() if device.type == "cuda"
-            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
-    flags = {name.replace("_", "-"): value for name, value in vars(args).items()
-             if name not in ("result", "feature_net", "sha256")}
-    line = json.dumps({"impl": "pytorch", "ms_per_step": ms, "images_per_second": args.batch_size / ms * 1e3,
-                       "train_seconds": train_seconds, "peak_memory_bytes": peak, "test_accuracy": accuracy,
-                       "test_loss": test_loss, "final_loss": losses[-1], "losses": losses, "torch": torch.__version__,
-                       "flags": flags})
-    print(line)
-    if args.result:
-        with open(args.result, "w") as f:
-            f.write(line + "\n")
+    report(args, device, step_times, args.batch_size,
+           {"train_seconds": train_seconds, "test_accuracy": accuracy, "test_loss": test_loss,
+            "final_loss": losses[-1], "losses": losses}, leave_out=("feature_net", "sha256"))
 
 
 if __name__ == "__main__":

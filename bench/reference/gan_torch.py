@@ -12,9 +12,7 @@ as `gan sample --format safetensors` does (the same z), for `classify fid` to sc
 """
 import argparse
 import copy
-import json
 import os
-import resource
 import sys
 import time
 
@@ -26,6 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "oracle"))
 import philox  # noqa: E402
+from twin_report import report  # noqa: E402
 import safetensors_np  # noqa: E402
 from sample_files import add_sample_flags, check_sample_flags, decode_in_batches, write_samples  # noqa: E402
 from vae_torch import NOISE_XOR, Noise, load_split  # noqa: E402
@@ -246,18 +245,7 @@ def main():
     if args.samples > 0:
         sampler = model.generator_ema if args.ema_decay > 0 else G
         write_samples(args, draw_samples(sampler, args.samples, args.latent, device), "sngan-torch")
-    steady = sorted(step_times[min(5, len(step_times) - 1):])
-    ms = 1e3 * steady[len(steady) // 2]
-    peak = (torch.cuda.max_memory_allocated() if device.type == "cuda"
-            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
-    flags = {name.replace("_", "-"): value for name, value in vars(args).items()
-             if name not in ("result", "samples", "samples_out")}
-    line = json.dumps({"impl": "pytorch", "ms_per_step": ms, "images_per_second": B * n_dis / ms * 1e3,
-                       "peak_memory_bytes": peak, **logged, "torch": torch.__version__, "flags": flags})
-    print(line)
-    if args.result:
-        with open(args.result, "w") as f:
-            f.write(line + "\n")
+    report(args, device, step_times, B * n_dis, logged, leave_out=("samples", "samples_out"))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ import gzip
 import json
 import math
 import os
-import resource
 import sys
 import time
 
@@ -31,6 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "oracle"))
 import philox  # noqa: E402
+from twin_report import report  # noqa: E402
 import safetensors_np  # noqa: E402
 from sample_files import add_sample_flags, check_sample_flags, decode_in_batches, write_samples  # noqa: E402
 
@@ -381,20 +381,8 @@ def main():
     if args.samples > 0:
         write_samples(args, decode_in_batches(decode_prior, Noise(SAMPLE_SEED).randn((args.samples, latent), device)),
                       "vae-torch")
-    steady = sorted(step_times[min(5, len(step_times) - 1):])
-    ms = 1e3 * steady[len(steady) // 2]
-    peak = (torch.cuda.max_memory_allocated() if device.type == "cuda"
-            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
-    flags = {name.replace("_", "-"): value for name, value in vars(args).items()
-             if name not in ("result", "save_weights", "samples", "samples_out")}
-    flags["from"] = flags.pop("from-run")
-    line = json.dumps({"impl": "pytorch", "ms_per_step": ms, "images_per_second": args.batch_size / ms * 1e3,
-                       "peak_memory_bytes": peak, **scores,
-                       "final_loss": losses[-1], "losses": losses, "torch": torch.__version__, "flags": flags})
-    print(line)
-    if args.result:
-        with open(args.result, "w") as f:
-            f.write(line + "\n")
+    report(args, device, step_times, args.batch_size, {**scores, "final_loss": losses[-1], "losses": losses},
+           leave_out=("save_weights", "samples", "samples_out"), rename={"from-run": "from"})
 
 
 if __name__ == "__main__":
