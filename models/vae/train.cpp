@@ -205,9 +205,9 @@ double train(const Flags& given) {
     TRIFECTA_CHECK(flags.get_string("objective") == "elbo", "vae train --stage 2", "trains a VAE (--objective elbo)");
     return train_second_stage(flags, folder);
   }
-  if (config_from(flags).objective != Objective::Elbo) return train_wae(flags, folder);
-  const Device device = select_device(flags);
   const VaeConfig config = config_from(flags);
+  if (config.objective != Objective::Elbo) return train_wae(flags, folder, config);
+  const Device device = select_device(flags);
   const optim::KlSchedule kl_schedule = optim::KlSchedule::parse(flags.get_string("kl-schedule"));
   const Seeds seeds(static_cast<uint64_t>(flags.get_int("seed")));
   const int64_t batch_size = flags.get_int("batch-size");

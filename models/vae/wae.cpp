@@ -49,11 +49,8 @@ WaeEvaluation evaluate_wae(Vae& model, const FashionMnist& test, uint64_t seed) 
           test.images.size(0)};
 }
 
-double train_wae(Flags& flags, const RunFolder& folder) {
+double train_wae(Flags& flags, const RunFolder& folder, const VaeConfig& config) {
   const Device device = select_device(flags);
-  const VaeConfig config = VaeConfig::from_flags(flags.get_string("architecture"), flags.get_string("likelihood"),
-                                                 flags.get_int("latent"), flags.get_int("hidden"),
-                                                 flags.get_string("objective"));
   const optim::LrSchedule lr_schedule = optim::LrSchedule::parse(flags.get_string("lr-schedule"));
   const Seeds seeds(static_cast<uint64_t>(flags.get_int("seed")));
   const int64_t batch_size = flags.get_int("batch-size");

@@ -31,7 +31,8 @@ struct WaeEvaluation {
 };
 WaeEvaluation evaluate_wae(Vae& model, const FashionMnist& test, uint64_t seed);
 
-// Trains a WAE (--objective wae-mmd or wae-gan) into folder; returns the final test reconstruction cost.
-double train_wae(Flags& flags, const RunFolder& folder);
+// Trains the WAE config describes (built from flags by the caller, objective wae-mmd or wae-gan) into folder;
+// returns the final test reconstruction cost.
+double train_wae(Flags& flags, const RunFolder& folder, const VaeConfig& config);
 
 }  // namespace trifecta::vae
