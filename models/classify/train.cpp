@@ -53,8 +53,7 @@ void add_train_flags(Flags& flags) {
   add_optimizer_flags(flags);
   flags.add_string("lr-schedule", "constant",
                    "learning rate against the step: constant, cosine:T_max=N[,eta_min=..,warmup=..], step:.., warmup:N");
-  add_test_data_flags(flags);
-  flags.add_int("train-limit", -1, "use only the first N training images (-1: all)", OnResume::Keep);
+  add_training_data_flags(flags);
 }
 
 ClassifierConfig config_from(const Flags& flags) {
@@ -71,7 +70,7 @@ std::shared_ptr<Classifier> load_model(const Flags& flags) {
     return model;
   }
   std::string path = flags.get_string("checkpoint");
-  if (path.empty()) path = (std::filesystem::path(flags.get_string("out")) / RunFolder::kCheckpoint).string();
+  if (path.empty()) path = RunFolder::checkpoint_in(flags.get_string("out"));
   TRIFECTA_CHECK(std::filesystem::exists(path), flags.command(), "no checkpoint at ", path,
                  " (train first, or pass --out, --checkpoint or --feature-net)");
   std::shared_ptr<Classifier> model = load_classifier(path);
@@ -237,7 +236,7 @@ void write_features(const Flags& flags) {
 void export_model(const Flags& flags) {
   const std::string to = flags.get_string("to");
   TRIFECTA_CHECK(!to.empty(), flags.command() + " --to", "names no file to write the model to");
-  const std::string path = (std::filesystem::path(flags.get_string("out")) / RunFolder::kCheckpoint).string();
+  const std::string path = RunFolder::checkpoint_in(flags.get_string("out"));
   TRIFECTA_CHECK(std::filesystem::exists(path), flags.command(), "no checkpoint at ", path, " (train first, or pass --out)");
   Checkpoint checkpoint = load_checkpoint(path);
   load_classifier(path);  // refuses another model's checkpoint

@@ -15,6 +15,11 @@ void add_test_data_flags(Flags& flags) {
   flags.add_int("test-limit", -1, "use only the first N test images (-1: all)");
 }
 
+void add_training_data_flags(Flags& flags) {
+  add_test_data_flags(flags);
+  flags.add_int("train-limit", -1, "use only the first N training images (-1: all)", Flags::OnResume::Keep);
+}
+
 FashionMnist load_split(const Flags& flags, FashionMnistSplit split, int64_t limit) {
   return load_fashion_mnist(split, {.directory = flags.get_string("data-dir"), .limit = limit});
 }

@@ -12,6 +12,8 @@ namespace trifecta {
 void add_data_dir_flag(Flags& flags);
 // Declares --data-dir and --test-limit.
 void add_test_data_flags(Flags& flags);
+// A train command's: --data-dir, --test-limit and --train-limit (kept on --resume), which load_training_data reads.
+void add_training_data_flags(Flags& flags);
 // The first `limit` images of a split (-1: all) from --data-dir, else $TRIFECTA_FASHION_MNIST, else the
 // Debian package's directory.
 FashionMnist load_split(const Flags& flags, FashionMnistSplit split, int64_t limit);

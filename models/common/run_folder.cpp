@@ -73,6 +73,10 @@ RunFolder::Lock::~Lock() {
   if (fd >= 0) ::close(fd);
 }
 
+std::string RunFolder::checkpoint_in(const std::string& folder) {
+  return (fs::path(folder) / kCheckpoint).string();
+}
+
 std::string RunFolder::file(const std::string& name) const { return (fs::path(path_) / name).string(); }
 
 void RunFolder::lock(const std::string& command) {

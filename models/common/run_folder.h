@@ -32,6 +32,8 @@ class RunFolder {
   const std::string& path() const { return path_; }
   std::string file(const std::string& name) const;  // <out>/<name>
   std::string checkpoint_path() const { return file(kCheckpoint); }
+  // The checkpoint of the run in folder, for commands that read a run without taking its lock.
+  static std::string checkpoint_in(const std::string& folder);
   bool resuming() const { return resuming_; }
 
   static constexpr const char* kCheckpoint = "checkpoint.safetensors";

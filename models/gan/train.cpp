@@ -68,8 +68,7 @@ void add_train_flags(Flags& flags) {
                    OnResume::Keep);
   flags.add_int("fid-samples", 2000, "samples scored by FID-F and KID-F at each evaluation");
   flags.add_int("kid-subsets", 10, "KID-F subsets at each evaluation");
-  add_test_data_flags(flags);
-  flags.add_int("train-limit", -1, "use only the first N training images (-1: all)", OnResume::Keep);
+  add_training_data_flags(flags);
 }
 
 struct Betas {
@@ -122,7 +121,7 @@ GanConfig config_from(const Flags& flags) {
 }
 
 std::string checkpoint_path(const Flags& flags) {
-  return (std::filesystem::path(flags.get_string("out")) / RunFolder::kCheckpoint).string();
+  return RunFolder::checkpoint_in(flags.get_string("out"));
 }
 
 // The run's evaluation: FID-F and KID-F of samples drawn with kSampleSeed, and their first images as a grid.

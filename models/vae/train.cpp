@@ -60,15 +60,14 @@ void add_train_flags(Flags& flags) {
   flags.add_string("lr-schedule", "constant", "constant, or step:step_size=N,gamma=0.5 (the Two-Stage VAE's halving), "
                                               "cosine:..., warmup:N (optim/lr_schedule.h)");
   flags.add_string("kl-schedule", "constant:1", "KL weight: constant:B, monotonic:N or cyclical:T=..,M=4,R=0.5");
-  add_test_data_flags(flags);
-  flags.add_int("train-limit", -1, "use only the first N training images (-1: all)", OnResume::Keep);
+  add_training_data_flags(flags);
   add_second_stage_flags(flags);
 }
 
 namespace {
 
 std::string checkpoint_path(const Flags& flags) {
-  return (std::filesystem::path(flags.get_string("out")) / RunFolder::kCheckpoint).string();
+  return RunFolder::checkpoint_in(flags.get_string("out"));
 }
 
 VaeConfig config_from(const Flags& flags) {

@@ -23,7 +23,7 @@ constexpr int64_t kEncodeBatch = 500;
 // receives the checkpoint's digest.
 std::unique_ptr<Vae> load_first_stage(const std::string& from, const std::string& expected_sha256, Device device,
                                       const std::string& who, std::string* sha256 = nullptr) {
-  const std::string path = (std::filesystem::path(from) / RunFolder::kCheckpoint).string();
+  const std::string path = RunFolder::checkpoint_in(from);
   TRIFECTA_CHECK(std::filesystem::exists(path), who, "no checkpoint at ", path,
                  " (--from must be the folder of a trained stage-1 VAE run)");
   const Checkpoint checkpoint = load_checkpoint(path);
