@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "models/classify/sha256.h"
+#include "models/common/sha256.h"
 
 namespace trifecta::classify {
 

@@ -3,7 +3,7 @@
 
 #include <filesystem>
 
-#include "models/classify/sha256.h"
+#include "models/common/sha256.h"
 #include "models/common/dataset_flags.h"
 #include "models/common/runtime.h"
 #include "models/common/trainer.h"
@@ -31,7 +31,7 @@ std::unique_ptr<Vae> load_first_stage(const std::string& from, const std::string
                  " is a stage-2 run; --from must be the folder of a stage-1 VAE run");
   TRIFECTA_CHECK(checkpoint.model_kind.rfind("vae-", 0) == 0, who, path, " holds a '", checkpoint.model_kind,
                  "' checkpoint, not a VAE's; --from must be the folder of a stage-1 VAE run");
-  const std::string digest = classify::sha256_hex_of_file(path);
+  const std::string digest = sha256_hex_of_file(path);
   TRIFECTA_CHECK(expected_sha256.empty() || digest == expected_sha256, who, "the stage-1 checkpoint ", path,
                  " has changed since the second stage was trained on it (SHA-256 ", digest, ", recorded ",
                  expected_sha256, "): the second stage models the codes of the encoder it saw; train it again");

@@ -17,7 +17,7 @@
 #include "data/png.h"
 #include "models/classify/feature_net.h"
 #include "models/classify/input_images.h"
-#include "models/classify/sha256.h"
+#include "models/common/sha256.h"
 #include "models/classify/train.h"
 #include "models/common/checkpoint.h"
 #include "tests/harness/expect_error.h"

@@ -1,6 +1,6 @@
 // SHA-256 after FIPS 180-4: pad the message to a multiple of 512 bits (a 1 bit, zeros, the 64-bit bit length),
 // then fold each 512-bit block into the eight-word state with 64 rounds (section 6.2.2).
-#include "models/classify/sha256.h"
+#include "models/common/sha256.h"
 
 #include <array>
 #include <cstdint>
@@ -9,7 +9,7 @@
 
 #include "tensor/error.h"
 
-namespace trifecta::classify {
+namespace trifecta {
 
 namespace {
 
@@ -83,4 +83,4 @@ std::string sha256_hex_of_file(const std::string& path) {
   return sha256_hex(contents.str());
 }
 
-}  // namespace trifecta::classify
+}  // namespace trifecta
